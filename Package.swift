@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+// QuantKit — post-training quantization toolchain for LLMs.
+// Dependencies point one way: QuantFormats ← QuantCore ← {QuantCalibration, Inference} ← quantkit.
+import PackageDescription
+
+let package = Package(
+    name: "QuantKit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "quantkit", targets: ["quantkit"]),
+        .executable(name: "quantkit-bench", targets: ["quantkit-bench"]),
+        .library(name: "QuantFormats", targets: ["QuantFormats"]),
+        .library(name: "QuantCore", targets: ["QuantCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (Debian: libopenblas-dev, libzstd-dev).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+
+        // Bytes in, validated views out; no math.
+        .target(name: "QuantFormats", path: "Formats"),
+        // Codecs and numeric building blocks.
+        .target(name: "QuantCore", dependencies: ["QuantFormats"], path: "Sources/QuantCore"),
+        // Llama forward pass, tokenizers, perplexity (filled by the inference-core issue).
+        .target(name: "Inference", dependencies: ["QuantCore", "QuantFormats", "CBLAS"],
+                path: "Sources/Inference"),
+        // Activation statistics and weight transforms (filled by the calibration issue).
+        .target(name: "QuantCalibration", dependencies: ["QuantCore", "QuantFormats", "CZstd"],
+                path: "Calibration"),
+
+        .executableTarget(name: "quantkit", dependencies: [
+            "QuantFormats", "QuantCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/quantkit"),
+        .executableTarget(name: "quantkit-bench", dependencies: [
+            "QuantFormats", "QuantCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/quantkit-bench"),
+
+        .testTarget(name: "QuantFormatsTests", dependencies: ["QuantFormats"],
+                    path: "Tests/QuantFormatsTests"),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CZstd"],
+                    path: "Tests/SystemLibraryTests"),
+        .testTarget(name: "InteropTests", dependencies: ["QuantFormats"],
+                    path: "Tests/InteropTests", resources: [.copy("Scripts")]),
+        .testTarget(name: "CLITests", dependencies: ["QuantFormats"], path: "Tests/CLITests"),
+    ]
+)

@@ -1,0 +1,1 @@
+print("quantkit-bench: no benchmarks yet")

@@ -1,0 +1,34 @@
+import Foundation
+import QuantFormats
+
+/// Architecture and scalar hyper-parameters from a Hugging Face `config.json` next to a checkpoint.
+struct HFConfigSummary {
+    let architecture: String?
+    let hyperparameters: [String: DisplayValue]
+
+    static func load(nextTo checkpoint: SafetensorsCheckpoint) throws -> HFConfigSummary? {
+        var folder = checkpoint.path
+        var isDirectory: ObjCBool = false
+        if !(FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            folder = (folder as NSString).deletingLastPathComponent
+        }
+        let configPath = (folder.isEmpty ? "." : folder) + "/config.json"
+        guard FileManager.default.fileExists(atPath: configPath) else { return nil }
+        let file = try MappedFile(path: configPath)
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(file.bytes)
+        } catch {
+            throw FormatError(file: configPath, offset: UInt64(error.offset), .malformedJSON(message: error.message))
+        }
+        var hyperparameters: [String: DisplayValue] = [:]
+        for (key, value) in root.members ?? [] {
+            switch value {
+            case .number, .bool, .string: hyperparameters[key] = DisplayValue(json: value)
+            default: continue
+            }
+        }
+        let architecture = root["architectures"]?.array?.first?.string ?? root["model_type"]?.string
+        return HFConfigSummary(architecture: architecture, hyperparameters: hyperparameters)
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import QuantFormats
+
+@main
+struct QuantKitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quantkit",
+        abstract: "Post-training quantization toolchain for LLMs (GGUF, safetensors).",
+        version: "0.1.0",
+        subcommands: [InspectCommand.self]
+    )
+}
+
+/// Runs a command body, turning any error into one clear line on stderr and exit status 1.
+/// (ArgumentParser's own usage errors keep their status 64.)
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
