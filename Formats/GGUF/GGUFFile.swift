@@ -50,7 +50,8 @@ public final class GGUFFile: @unchecked Sendable {
     /// Total bytes of tensor data (without padding).
     public var tensorDataBytes: UInt64 { tensors.reduce(0) { $0 + $1.byteCount } }
 
-    /// Bytes after the last tensor's padded end (0 for files written by llama.cpp and gguf-py).
+    /// Bytes after the last tensor's padded end (0 for files written by llama.cpp and gguf-py;
+    /// llama.cpp ignores them, and so do we, but a rewrite drops them).
     public var trailingBytes: UInt64 {
         guard let last = tensors.last,
               let end = GGUFTensorGeometry.align(dataOffset + last.offset + last.byteCount, alignment) else { return 0 }

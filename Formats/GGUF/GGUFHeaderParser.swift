@@ -102,6 +102,12 @@ struct GGUFHeaderParser {
                 throw FormatError(file: cursor.file, offset: dataOffset,
                                   .tensorOutOfBounds(tensor: tensor.name, offset: tensor.offset, bytes: tensor.byteCount, available: available))
             }
+            // llama.cpp reads the data blob as the sum of padded sizes, so the last tensor's padding
+            // must be present too (gguf-py and llama.cpp always write it).
+            if expectedOffset > available {
+                throw FormatError(file: cursor.file, offset: fileSize,
+                                  .truncated(what: "padding after the last tensor", needed: expectedOffset - available, remaining: 0))
+            }
         }
         return Result(version: version, metadata: metadata, tensors: tensors, alignment: alignment, dataOffset: dataOffset)
     }

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+@testable import QuantFormats
+
+@Suite struct AtomicFileWriterTests {
+    @Test func commitMovesIntoPlaceAndReplaces() throws {
+        let folder = try temporaryDirectory()
+        let path = folder + "/out.bin"
+        try writeBytes([9, 9], to: path)
+        let writer = try AtomicFileWriter(destination: path)
+        try writer.write([1, 2, 3])
+        #expect(try readBytes(path) == [9, 9])  // old content until commit
+        try writer.commit()
+        #expect(try readBytes(path) == [1, 2, 3])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["out.bin"])
+    }
+
+    @Test func droppedWriterLeavesNoFile() throws {
+        let folder = try temporaryDirectory()
+        do {
+            let writer = try AtomicFileWriter(destination: folder + "/out.bin")
+            try writer.write([UInt8](repeating: 1, count: 10 << 20))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
+    }
+
+    @Test func staleTemporariesAreRemoved() throws {
+        let folder = try temporaryDirectory()
+        let stale = folder + "/.out.gguf" + AtomicFileWriter.temporaryMarker + "abc123"
+        try writeBytes([1], to: stale)
+        try writeBytes([2], to: folder + "/keep.gguf")
+        #expect(AtomicFileWriter.removeStaleTemporaries(for: folder + "/out.gguf") == [stale])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["keep.gguf"])
+    }
+
+    @Test func unwritableFolderIsATypedError() {
+        guard case .ioFailure(operation: "create temporary file", errno: _) =
+            formatErrorReason({ _ = try AtomicFileWriter(destination: "/nonexistent-folder/out.gguf") }) else {
+            Issue.record("expected ioFailure"); return
+        }
+    }
+}
