@@ -46,8 +46,9 @@ let package = Package(
                     path: "Tests/QuantFormatsTests"),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CZstd"],
                     path: "Tests/SystemLibraryTests"),
+        // Oracle scripts under Tests/InteropTests/Scripts are run in place (found via #filePath).
         .testTarget(name: "InteropTests", dependencies: ["QuantFormats"],
-                    path: "Tests/InteropTests", resources: [.copy("Scripts")]),
-        .testTarget(name: "CLITests", dependencies: ["QuantFormats"], path: "Tests/CLITests"),
+                    path: "Tests/InteropTests", exclude: ["Scripts"]),
+        .testTarget(name: "CLITests", dependencies: ["QuantFormats", "quantkit"], path: "Tests/CLITests"),
     ]
 )
