@@ -1,1 +1,0 @@
-print("quantkit-bench: no benchmarks yet")

@@ -1,0 +1,115 @@
+import Foundation
+import QuantFormats
+import Testing
+
+@Suite struct InspectCommandTests {
+    /// A small llama-like GGUF: architecture keys, a long token array, three tensors.
+    func smallGGUF() throws -> String {
+        var metadata = GGUFMetadata()
+        metadata["general.architecture"] = .string("llama")
+        metadata["llama.block_count"] = .uint32(2)
+        metadata["llama.embedding_length"] = .uint32(64)
+        metadata["tokenizer.ggml.tokens"] = .array(.string((0..<1000).map { "tok\($0)" }))
+        let writer = try GGUFWriter(metadata: metadata, tensors: [
+            GGUFTensorDescriptor(name: "token_embd.weight", shape: [64, 1000], type: .Q8_0),
+            GGUFTensorDescriptor(name: "blk.0.attn_q.weight", shape: [64, 64], type: .Q4_0),
+            GGUFTensorDescriptor(name: "output_norm.weight", shape: [64], type: .F32),
+        ])
+        let path = try temporaryDirectory() + "/small.gguf"
+        try writer.write(to: path) { i, sink in try sink.write([UInt8](repeating: 0, count: Int(writer.tensorByteCounts[i]))) }
+        return path
+    }
+
+    @Test func textReportListsMetadataAndTotals() throws {
+        let result = try CLIRunner.run("inspect", try smallGGUF(), "--tensors")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("architecture  llama"))
+        #expect(result.stdout.contains("[STRING × 1000] [\"tok0\", \"tok1\""))
+        #expect(result.stdout.contains("tensors       3"))
+        #expect(result.stdout.contains("blk.0.attn_q.weight"))
+        #expect(result.stdout.contains("Q8_0 ×1"))
+    }
+
+    @Test func jsonReportIsStableSchema() throws {
+        let result = try CLIRunner.run("inspect", try smallGGUF(), "--json", "--tensors")
+        #expect(result.status == 0)
+        let report = try JSONParser.parse(result.stdout)
+        #expect(report["schema"]?.string == "quantkit.inspect/1")
+        #expect(report["format"]?.string == "gguf")
+        #expect(report["gguf_version"]?.int64 == 3)
+        #expect(report["architecture"]?.string == "llama")
+        #expect(report["hyperparameters"]?["block_count"]?.int64 == 2)
+        #expect(report["tensor_count"]?.int64 == 3)
+        // 64 000 + 4 096 + 64 weights; bytes: 2000 blocks × 34 + 128 × 18 + 256.
+        #expect(report["parameter_count"]?.int64 == 68_160)
+        let expectedBytes: Int64 = 2000 * 34 + 128 * 18 + 256
+        #expect(report["tensor_bytes"]?.int64 == expectedBytes)
+        #expect(report["type_counts"]?["Q4_0"]?.int64 == 1)
+        let tokens = report["metadata"]?.array?.first { $0["key"]?.string == "tokenizer.ggml.tokens" }
+        #expect(tokens?["value"]?["count"]?.int64 == 1000)
+        #expect(tokens?["value"]?["element_type"]?.string == "STRING")
+        #expect(tokens?["value"]?["truncated"]?.bool == true)
+        #expect(report["tensors"]?.array?[1]["shape"]?.array?.compactMap(\.uint64) == [64, 64])
+        // Without --tensors there is no per-tensor table.
+        let brief = try JSONParser.parse(try CLIRunner.run("inspect", try smallGGUF(), "--json").stdout)
+        #expect(brief["tensors"] == nil)
+    }
+
+    @Test func checkpointFolderUsesConfig() throws {
+        let folder = try temporaryDirectory()
+        let writer = try SafetensorsWriter(tensors: [SafetensorsTensorDescriptor(name: "model.norm.weight", dtype: .BF16, shape: [8])])
+        try writer.write(to: folder + "/model.safetensors", tensorData: [[UInt8](repeating: 0, count: 16)])
+        try Data(#"{"architectures": ["LlamaForCausalLM"], "hidden_size": 8, "rms_norm_eps": 1e-05}"#.utf8)
+            .write(to: URL(fileURLWithPath: folder + "/config.json"))
+        let result = try CLIRunner.run("inspect", folder, "--json")
+        #expect(result.status == 0)
+        let report = try JSONParser.parse(result.stdout)
+        #expect(report["format"]?.string == "safetensors")
+        #expect(report["architecture"]?.string == "LlamaForCausalLM")
+        #expect(report["hyperparameters"]?["hidden_size"]?.int64 == 8)
+        #expect(report["bits_per_weight"]?.double == 16)
+    }
+
+    @Test func malformedFileIsOneLineErrorAndExitOne() throws {
+        let path = try temporaryDirectory() + "/bad.gguf"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: try smallGGUF()))
+        bytes = bytes.prefix(200)
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let result = try CLIRunner.run("inspect", path)
+        #expect(result.status == 1)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.hasPrefix("error: \(path) @"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func missingAndUnknownFiles() throws {
+        let missing = try CLIRunner.run("inspect", "/nonexistent/model.gguf")
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("cannot open (No such file or directory)"))
+        let path = try temporaryDirectory() + "/notes.txt"
+        try Data("hello world, not a model".utf8).write(to: URL(fileURLWithPath: path))
+        let unknown = try CLIRunner.run("inspect", path)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("not a GGUF or safetensors file"))
+    }
+
+    @Test func usageErrorsExitNonZero() throws {
+        #expect(try CLIRunner.run("inspect").status != 0)
+        #expect(try CLIRunner.run("no-such-command").status != 0)
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: sampleModelPath) || ProcessInfo.processInfo.environment["CI"] != nil))
+    func sampleModelListsAllTensors() throws {
+        let result = try CLIRunner.run("inspect", sampleModelPath, "--json", "--tensors")
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONParser.parse(result.stdout)
+        #expect(report["tensor_count"]?.int64 == 272)
+        #expect(report["tensors"]?.array?.count == 272)
+        #expect(report["metadata"]?.array?.count == 33)
+        #expect(report["parameter_count"]?.int64 == 134_515_008)
+        #expect(report["hyperparameters"]?["block_count"]?.int64 == 30)
+    }
+}
+
+let sampleModelPath = (ProcessInfo.processInfo.environment["QUANTKIT_TESTDATA"] ?? (NSHomeDirectory() + "/.cache/quantkit-testdata"))
+    + "/SmolLM2-135M-Instruct.Q4_1.gguf"
