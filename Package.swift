@@ -44,6 +44,8 @@ let package = Package(
 
         .testTarget(name: "QuantFormatsTests", dependencies: ["QuantFormats"],
                     path: "Tests/QuantFormatsTests"),
+        .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "QuantFormats"],
+                    path: "Tests/QuantCoreTests"),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CZstd"],
                     path: "Tests/SystemLibraryTests"),
         // Oracle scripts under Tests/InteropTests/Scripts are run in place (found via #filePath).

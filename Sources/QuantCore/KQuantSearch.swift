@@ -1,0 +1,330 @@
+/// The scale searches shared by ggml's quantizers (ggml-quants.c: `make_qx_quants`,
+/// `make_q3_quants`, `make_qkx2_quants`, `make_qkx3_quants`, `make_qp_quants`,
+/// `best_index_int8`). Provenance: ggml-org/llama.cpp, ggml/src/ggml-quants.c. Each returns the
+/// block scale and writes the chosen levels; arithmetic order and rounding follow the
+/// reference build exactly (see Rounding.swift), because the bytes must match.
+enum KQuantSearch {
+    /// `GROUP_MAX_EPS`: a group whose largest magnitude is below this is treated as all zero.
+    static let groupMaxEps: Float = 1e-15
+
+    /// Symmetric levels l ∈ [-nmax, nmax-1] stored as l + nmax, scale chosen by a 19-step search
+    /// maximising (Σw·x·l)²/Σw·l² (`make_qx_quants`, rmse_type 1). Weights are `weights[i]` or,
+    /// without them, x².
+    static func symmetric(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int8>,
+                          weights: UnsafePointer<Float>?) -> Float {
+        let (amax, max) = signedAbsMax(x, n)
+        if amax < groupMaxEps {
+            for i in 0..<n { levels[i] = 0 }
+            return 0
+        }
+        @inline(__always) func weight(_ i: Int) -> Float { weights?[i] ?? x[i] * x[i] }
+        @inline(__always) func level(_ iscale: Float, _ i: Int) -> Int32 {
+            Swift.max(-nmax, Swift.min(nmax - 1, nearestInt(iscale * x[i])))
+        }
+        var iscale = -Float(nmax) / max
+        var sumlx: Float = 0, suml2: Float = 0
+        for i in 0..<n {
+            let l = level(iscale, i)
+            levels[i] = Int8(l + nmax)
+            let w = weight(i), fl = Float(l)
+            sumlx = mulAdd(w * x[i], fl, sumlx)
+            suml2 = mulAdd(w * fl, fl, suml2)
+        }
+        var scale = suml2 != 0 ? sumlx / suml2 : 0
+        var best = scale * sumlx
+        for step in -9...9 where step != 0 {
+            iscale = -mulAdd(0.1, Float(step), Float(nmax)) / max
+            sumlx = 0
+            suml2 = 0
+            for i in 0..<n {
+                let w = weight(i), fl = Float(level(iscale, i))
+                sumlx = mulAdd(w * x[i], fl, sumlx)
+                suml2 = mulAdd(w * fl, fl, suml2)
+            }
+            if suml2 > 0 && sumlx * sumlx > best * suml2 {
+                for i in 0..<n { levels[i] = Int8(level(iscale, i) + nmax) }
+                scale = sumlx / suml2
+                best = scale * sumlx
+            }
+        }
+        return scale
+    }
+
+    /// Q3_K's search (`make_q3_quants` with do_rmse): start from the absmax scale, then up to five
+    /// passes that move single levels while the weighted fit (w = x²) improves.
+    static func q3(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int8>) -> Float {
+        let (amax, max) = signedAbsMax(x, n)
+        if amax < groupMaxEps {
+            for i in 0..<n { levels[i] = 0 }
+            return 0
+        }
+        let iscale = -Float(nmax) / max
+        var sumlx: Float = 0, suml2: Float = 0
+        for i in 0..<n {
+            let l = Swift.max(-nmax, Swift.min(nmax - 1, nearestInt(iscale * x[i])))
+            levels[i] = Int8(l)
+            let w = x[i] * x[i], fl = Float(l)
+            sumlx = mulAdd(w * x[i], fl, sumlx)
+            suml2 = mulAdd(w * fl, fl, suml2)
+        }
+        refineLevels(n, x, levels, weights: nil, sumlx: &sumlx, suml2: &suml2, clamp: { Swift.max(-nmax, Swift.min(nmax - 1, $0)) },
+                     requirePositiveSl2First: false)
+        for i in 0..<n { levels[i] += Int8(nmax) }
+        return suml2 > 0 ? sumlx / suml2 : 0
+    }
+
+    /// Asymmetric levels l ∈ [0, nmax] with a min: x ≈ scale·l − min (`make_qkx2_quants`), searching
+    /// `nstep + 1` scales from (rmin + nmax)/(max − min) in steps of rdelta, each solved by weighted
+    /// least squares for scale and min. Returns the scale; `theMin` receives −min (≥ 0).
+    static func asymmetric(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                           _ levels: UnsafeMutablePointer<UInt8>, theMin: inout Float, scratch: UnsafeMutablePointer<UInt8>,
+                           rmin: Float, rdelta: Float, nstep: Int, useMad: Bool) -> Float {
+        var min = x[0], max = x[0]
+        var sumW = weights[0]
+        var sumX = sumW * x[0]
+        for i in 1..<n {
+            if x[i] < min { min = x[i] }
+            if x[i] > max { max = x[i] }
+            let w = weights[i]
+            sumW += w
+            sumX = mulAdd(w, x[i], sumX)
+        }
+        if min > 0 { min = 0 }
+        if max == min {
+            for i in 0..<n { levels[i] = 0 }
+            theMin = -min
+            return 0
+        }
+        var iscale = Float(nmax) / (max - min)
+        var scale = 1 / iscale
+        var bestError: Float = 0
+        for i in 0..<n {
+            let l = nearestInt(iscale * (x[i] - min))
+            levels[i] = UInt8(Swift.max(0, Swift.min(nmax, l)))
+            var diff = mulAdd(scale, Float(levels[i]), min) - x[i]
+            diff = useMad ? abs(diff) : diff * diff
+            bestError = mulAdd(weights[i], diff, bestError)
+        }
+        if nstep < 1 {
+            theMin = -min
+            return scale
+        }
+        for step in 0...nstep {
+            iscale = (mulAdd(rdelta, Float(step), rmin) + Float(nmax)) / (max - min)
+            var sumL: Float = 0, sumL2: Float = 0, sumXL: Float = 0
+            for i in 0..<n {
+                let l = Swift.max(0, Swift.min(nmax, nearestInt(iscale * (x[i] - min))))
+                scratch[i] = UInt8(l)
+                let w = weights[i], fl = Float(l)
+                sumL = mulAdd(w, fl, sumL)
+                sumL2 = mulAdd(w * fl, fl, sumL2)
+                sumXL = mulAdd(w * fl, x[i], sumXL)
+            }
+            let D = mulAdd(sumW, sumL2, -(sumL * sumL))
+            if D > 0 {
+                var thisScale = mulAdd(sumW, sumXL, -(sumX * sumL)) / D
+                var thisMin = mulAdd(sumL2, sumX, -(sumL * sumXL)) / D
+                if thisMin > 0 {
+                    thisMin = 0
+                    thisScale = sumXL / sumL2
+                }
+                var error: Float = 0
+                for i in 0..<n {
+                    var diff = mulAdd(thisScale, Float(scratch[i]), thisMin) - x[i]
+                    diff = useMad ? abs(diff) : diff * diff
+                    error = mulAdd(weights[i], diff, error)
+                }
+                if error < bestError {
+                    for i in 0..<n { levels[i] = scratch[i] }
+                    bestError = error
+                    scale = thisScale
+                    min = thisMin
+                }
+            }
+        }
+        theMin = -min
+        return scale
+    }
+
+    /// `make_qkx3_quants`: as `asymmetric` (squared error, given weights), guarding levels against
+    /// a min that sits at or near the max.
+    static func asymmetricWeighted(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                                   _ levels: UnsafeMutablePointer<UInt8>, theMin: inout Float, scratch: UnsafeMutablePointer<UInt8>,
+                                   rmin: Float, rdelta: Float, nstep: Int) -> Float {
+        var min = x[0], max = x[0]
+        var sumW = weights[0]
+        var sumX = sumW * x[0]
+        for i in 1..<n {
+            if x[i] < min { min = x[i] }
+            if x[i] > max { max = x[i] }
+            let w = weights[i]
+            sumW += w
+            sumX = mulAdd(w, x[i], sumX)
+        }
+        if min > 0 { min = 0 }
+        if max <= min {
+            for i in 0..<n { levels[i] = 0 }
+            theMin = -min
+            return 0
+        }
+        var iscale = Float(nmax) / (max - min)
+        var scale = 1 / iscale
+        var bestMad: Float = 0
+        for i in 0..<n {
+            let l = nearestInt(iscale * (x[i] - min))
+            levels[i] = UInt8(Swift.max(0, Swift.min(nmax, l)))
+            let diff = mulAdd(scale, Float(levels[i]), min) - x[i]
+            bestMad = mulAdd(weights[i], diff * diff, bestMad)
+        }
+        if nstep < 1 {
+            theMin = -min
+            return scale
+        }
+        for step in 0...nstep {
+            iscale = (mulAdd(rdelta, Float(step), rmin) + Float(nmax)) / (max - min)
+            var sumL: Float = 0, sumL2: Float = 0, sumXL: Float = 0
+            for i in 0..<n {
+                let v = iscale * (x[i] - min)
+                let l: Int32 = v > 0 ? nearestInt(Swift.min(v, Float(nmax))) : 0
+                scratch[i] = UInt8(l)
+                let w = weights[i], fl = Float(l)
+                sumL = mulAdd(w, fl, sumL)
+                sumL2 = mulAdd(w * fl, fl, sumL2)
+                sumXL = mulAdd(w * fl, x[i], sumXL)
+            }
+            let D = mulAdd(sumW, sumL2, -(sumL * sumL))
+            if D > 0 {
+                var thisScale = mulAdd(sumW, sumXL, -(sumX * sumL)) / D
+                var thisMin = mulAdd(sumL2, sumX, -(sumL * sumXL)) / D
+                if thisMin > 0 {
+                    thisMin = 0
+                    thisScale = sumXL / sumL2
+                }
+                var mad: Float = 0
+                for i in 0..<n {
+                    let diff = mulAdd(thisScale, Float(scratch[i]), thisMin) - x[i]
+                    mad = mulAdd(weights[i], diff * diff, mad)
+                }
+                if mad < bestMad {
+                    for i in 0..<n { levels[i] = scratch[i] }
+                    bestMad = mad
+                    scale = thisScale
+                    min = thisMin
+                }
+            }
+        }
+        theMin = -min
+        return scale
+    }
+
+    /// Non-negative levels in [0, nmax] for a set of positive values (the sub-block scales and mins
+    /// of the K-quants), `make_qp_quants`: a 9-step scale search on weighted squared error, then
+    /// level refinement.
+    static func positive(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<UInt8>,
+                         weights: UnsafePointer<Float>) -> Float {
+        var max: Float = 0
+        for i in 0..<n { max = Swift.max(max, x[i]) }
+        if max < groupMaxEps {
+            for i in 0..<n { levels[i] = 0 }
+            return 0
+        }
+        var iscale = Float(nmax) / max
+        for i in 0..<n { levels[i] = UInt8(truncatingIfNeeded: nearestInt(iscale * x[i])) }
+        let scale = 1 / iscale
+        var bestMse: Float = 0
+        for i in 0..<n {
+            let diff = mulAdd(-scale, Float(levels[i]), x[i])
+            bestMse = mulAdd(weights[i] * diff, diff, bestMse)
+        }
+        for step in -4...4 where step != 0 {
+            let iscaleStep = mulAdd(0.1, Float(step), Float(nmax)) / max
+            let scaleStep = 1 / iscaleStep
+            var mse: Float = 0
+            for i in 0..<n {
+                let l = Swift.min(nmax, nearestInt(iscaleStep * x[i]))
+                let diff = mulAdd(-scaleStep, Float(l), x[i])
+                mse = mulAdd(weights[i] * diff, diff, mse)
+            }
+            if mse < bestMse {
+                bestMse = mse
+                iscale = iscaleStep
+            }
+        }
+        var sumlx: Float = 0, suml2: Float = 0
+        var signed = [Int8](repeating: 0, count: n)
+        for i in 0..<n {
+            let l = Swift.min(nmax, nearestInt(iscale * x[i]))
+            signed[i] = Int8(l)
+            let w = weights[i], fl = Float(l)
+            sumlx = mulAdd(w * x[i], fl, sumlx)
+            suml2 = mulAdd(w * fl, fl, suml2)
+        }
+        signed.withUnsafeMutableBufferPointer { buffer in
+            refineLevels(n, x, buffer.baseAddress!, weights: weights, sumlx: &sumlx, suml2: &suml2,
+                         clamp: { Swift.min(nmax, $0) }, requirePositiveSl2First: true)
+        }
+        for i in 0..<n { levels[i] = UInt8(bitPattern: signed[i]) }
+        return suml2 > 0 ? sumlx / suml2 : 0
+    }
+
+    /// Up to five passes moving one level at a time to x·Σ'l²/Σ'lx (the sums without that element)
+    /// while (Σlx)²/Σl² improves; shared by `make_q3_quants` (w = x²) and `make_qp_quants`.
+    private static func refineLevels(_ n: Int, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int8>,
+                                     weights: UnsafePointer<Float>?, sumlx: inout Float, suml2: inout Float,
+                                     clamp: (Int32) -> Int32, requirePositiveSl2First: Bool) {
+        for _ in 0..<5 {
+            var changed = 0
+            for i in 0..<n {
+                let w = weights?[i] ?? x[i] * x[i]
+                let wx = w * x[i]
+                let current = Float(levels[i])
+                var slx = mulAdd(-wx, current, sumlx)
+                if requirePositiveSl2First {
+                    var sl2 = mulAdd(-(w * current), current, suml2)
+                    guard slx > 0 && sl2 > 0 else { continue }
+                    let newL = clamp(nearestInt(x[i] * sl2 / slx))
+                    if newL != Int32(levels[i]) {
+                        slx = mulAdd(wx, Float(newL), slx)
+                        sl2 = mulAdd(w * Float(newL), Float(newL), sl2)
+                        if slx * slx * suml2 > sumlx * sumlx * sl2 {
+                            levels[i] = Int8(newL)
+                            sumlx = slx
+                            suml2 = sl2
+                            changed += 1
+                        }
+                    }
+                } else {
+                    guard slx > 0 else { continue }
+                    var sl2 = mulAdd(-(w * current), current, suml2)
+                    let newL = clamp(nearestInt(x[i] * sl2 / slx))
+                    if newL != Int32(levels[i]) {
+                        slx = mulAdd(wx, Float(newL), slx)
+                        sl2 = mulAdd(w * Float(newL), Float(newL), sl2)
+                        if sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2 {
+                            levels[i] = Int8(newL)
+                            sumlx = slx
+                            suml2 = sl2
+                            changed += 1
+                        }
+                    }
+                }
+            }
+            if changed == 0 { break }
+        }
+    }
+
+    /// Index of the codebook value nearest to `x` in a sorted codebook of power-of-two size
+    /// (`best_index_int8`); ties go to the larger value.
+    @inline(__always)
+    static func nearestIndex(_ codebook: UnsafePointer<Int8>, count: Int, _ x: Float) -> Int {
+        let twice = x + x
+        var index = 0
+        var step = count >> 1
+        while step > 0 {
+            let j = index + step
+            if twice >= Float(Int32(codebook[j - 1]) + Int32(codebook[j])) { index = j }
+            step >>= 1
+        }
+        return index
+    }
+}

@@ -1,0 +1,36 @@
+/// The rounding primitives of ggml-quants.c, reproduced exactly.
+///
+/// Measured against llama.cpp's golden bytes: ggml-quants.c lives in ggml-base, which is compiled
+/// for baseline x86-64 without FMA instructions, so every `a*b + c` in the reference quantizers is
+/// two roundings. (Fusing even one of them, e.g. Q4_0's `x*id + 8.5f`, changes a level in the
+/// golden `ffn_down` case; with none fused, all 12 types match on every case.) `mulAdd` names the
+/// places where that matters, so nobody "optimises" them into `addingProduct`.
+
+/// `a·b + c` with the product rounded first, as the reference build computes it.
+@inline(__always)
+func mulAdd(_ a: Float, _ b: Float, _ c: Float) -> Float { a * b + c }
+
+/// ggml's `nearest_int`: adds 1.5·2^23 so the float's mantissa holds the rounded integer
+/// (round half to even), valid for |v| ≤ 2^22.
+@inline(__always)
+func nearestInt(_ v: Float) -> Int32 {
+    let shifted = v + 12_582_912
+    return Int32(bitPattern: shifted.bitPattern & 0x007f_ffff) - 0x0040_0000
+}
+
+
+/// C's `(int8_t)f` for the small positive values the legacy quantizers produce: truncation.
+@inline(__always)
+func truncatedInt(_ v: Float) -> Int32 { Int32(v) }
+
+/// The largest absolute value and the signed value that has it (first wins on ties), as the
+/// quantizers' `amax`/`max` loops compute them.
+@inline(__always)
+func signedAbsMax(_ x: UnsafePointer<Float>, _ n: Int) -> (amax: Float, max: Float) {
+    var amax: Float = 0, max: Float = 0
+    for i in 0..<n {
+        let ax = abs(x[i])
+        if ax > amax { amax = ax; max = x[i] }
+    }
+    return (amax, max)
+}
