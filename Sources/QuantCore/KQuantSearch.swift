@@ -12,23 +12,32 @@ enum KQuantSearch {
     /// without them, x².
     static func symmetric(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int8>,
                           weights: UnsafePointer<Float>?) -> Float {
+        if let weights { return symmetric(n, nmax: nmax, x, levels, weightsOrSquares: weights) }
+        // Without weights the reference uses w = x·x, computed the same way here once.
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { squares in
+            for i in 0..<n { squares[i] = x[i] * x[i] }
+            return symmetric(n, nmax: nmax, x, levels, weightsOrSquares: squares.baseAddress!)
+        }
+    }
+
+    private static func symmetric(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int8>,
+                                  weightsOrSquares w: UnsafePointer<Float>) -> Float {
         let (amax, max) = signedAbsMax(x, n)
         if amax < groupMaxEps {
             for i in 0..<n { levels[i] = 0 }
             return 0
         }
-        @inline(__always) func weight(_ i: Int) -> Float { weights?[i] ?? x[i] * x[i] }
         @inline(__always) func level(_ iscale: Float, _ i: Int) -> Int32 {
-            Swift.max(-nmax, Swift.min(nmax - 1, nearestInt(iscale * x[i])))
+            Swift.max(-nmax, Swift.min(nmax &- 1, nearestInt(iscale * x[i])))
         }
         var iscale = -Float(nmax) / max
         var sumlx: Float = 0, suml2: Float = 0
         for i in 0..<n {
             let l = level(iscale, i)
-            levels[i] = Int8(l + nmax)
-            let w = weight(i), fl = Float(l)
-            sumlx = mulAdd(w * x[i], fl, sumlx)
-            suml2 = mulAdd(w * fl, fl, suml2)
+            levels[i] = Int8(truncatingIfNeeded: l &+ nmax)
+            let fl = Float(l)
+            sumlx = mulAdd(w[i] * x[i], fl, sumlx)
+            suml2 = mulAdd(w[i] * fl, fl, suml2)
         }
         var scale = suml2 != 0 ? sumlx / suml2 : 0
         var best = scale * sumlx
@@ -37,12 +46,12 @@ enum KQuantSearch {
             sumlx = 0
             suml2 = 0
             for i in 0..<n {
-                let w = weight(i), fl = Float(level(iscale, i))
-                sumlx = mulAdd(w * x[i], fl, sumlx)
-                suml2 = mulAdd(w * fl, fl, suml2)
+                let fl = Float(level(iscale, i))
+                sumlx = mulAdd(w[i] * x[i], fl, sumlx)
+                suml2 = mulAdd(w[i] * fl, fl, suml2)
             }
             if suml2 > 0 && sumlx * sumlx > best * suml2 {
-                for i in 0..<n { levels[i] = Int8(level(iscale, i) + nmax) }
+                for i in 0..<n { levels[i] = Int8(truncatingIfNeeded: level(iscale, i) &+ nmax) }
                 scale = sumlx / suml2
                 best = scale * sumlx
             }
@@ -114,7 +123,7 @@ enum KQuantSearch {
             var sumL: Float = 0, sumL2: Float = 0, sumXL: Float = 0
             for i in 0..<n {
                 let l = Swift.max(0, Swift.min(nmax, nearestInt(iscale * (x[i] - min))))
-                scratch[i] = UInt8(l)
+                scratch[i] = UInt8(truncatingIfNeeded: l)
                 let w = weights[i], fl = Float(l)
                 sumL = mulAdd(w, fl, sumL)
                 sumL2 = mulAdd(w * fl, fl, sumL2)
@@ -186,7 +195,7 @@ enum KQuantSearch {
             for i in 0..<n {
                 let v = iscale * (x[i] - min)
                 let l: Int32 = v > 0 ? nearestInt(Swift.min(v, Float(nmax))) : 0
-                scratch[i] = UInt8(l)
+                scratch[i] = UInt8(truncatingIfNeeded: l)
                 let w = weights[i], fl = Float(l)
                 sumL = mulAdd(w, fl, sumL)
                 sumL2 = mulAdd(w * fl, fl, sumL2)

@@ -10,15 +10,20 @@ public struct TensorCodec: Sendable {
     public let codec: any BlockCodec.Type
     /// Worker threads; rows are split into contiguous chunks.
     public var threads: Int
+    public var path: CodecPath
 
-    public init(type: GGMLType, tensor: String = "<tensor>", threads: Int = ProcessInfo.activeCores) throws {
+    public init(type: GGMLType, tensor: String = "<tensor>", threads: Int = ProcessInfo.activeCores, path: CodecPath = .fast) throws {
         guard let codec = CodecRegistry.codec(for: type) else {
             throw CodecError.unsupportedType(tensor: tensor, type: type.name)
         }
         self.type = type
         self.codec = codec
         self.threads = max(1, threads)
+        self.path = path
     }
+
+    /// The fast implementation when one exists and `path` asks for it.
+    private var fast: (any FastBlockCodec.Type)? { path == .fast ? codec as? any FastBlockCodec.Type : nil }
 
     /// Bytes one row of `rowLength` elements takes, or a typed error if it is not whole blocks.
     public func rowBytes(rowLength: Int, tensor: String = "<tensor>") throws -> Int {
@@ -42,12 +47,14 @@ public struct TensorCodec: Sendable {
             throw CodecError.importanceLengthMismatch(tensor: tensor, rowLength: rowLength, found: importance.count)
         }
         guard rows > 0, let source = values.baseAddress, let destination = output.baseAddress else { return }
-        let codec = self.codec
+        let codec = self.codec, fast = self.fast
         let weights = importance?.baseAddress
         parallelRows(rows) { row in
             let x = source + row * rowLength, out = destination + row * rowBytes
             if let weights {
                 codec.quantizeRow(x, count: rowLength, importance: weights, into: out)
+            } else if let fast {
+                fast.fastQuantizeRow(x, count: rowLength, into: out)
             } else {
                 codec.quantizeRow(x, count: rowLength, into: out)
             }
@@ -78,9 +85,13 @@ public struct TensorCodec: Sendable {
         let rows = blocks.count / rowBytes
         guard output.count == rows * rowLength else { throw CodecError.dataSizeMismatch(tensor: tensor, expected: rows * rowLength, found: output.count) }
         guard rows > 0, let source = blocks.baseAddress, let destination = output.baseAddress else { return }
-        let codec = self.codec
+        let codec = self.codec, fast = self.fast
         parallelRows(rows) { row in
-            codec.dequantizeRow(source + row * rowBytes, count: rowLength, into: destination + row * rowLength)
+            if let fast {
+                fast.fastDequantizeRow(source + row * rowBytes, count: rowLength, into: destination + row * rowLength)
+            } else {
+                codec.dequantizeRow(source + row * rowBytes, count: rowLength, into: destination + row * rowLength)
+            }
         }
     }
 

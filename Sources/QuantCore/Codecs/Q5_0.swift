@@ -14,9 +14,10 @@ public enum Q5_0Codec: BlockCodec {
             let d = max / -16
             let id: Float = d != 0 ? 1 / d : 0
             out.storeHalf(d, at: 0)
-            var levels = [UInt8](repeating: 0, count: 32)
-            for j in 0..<32 { levels[j] = UInt8(min(31, truncatedInt(xb[j] * id + 16.5))) }
-            pack5(levels, into: out)
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { levels in
+                for j in 0..<32 { levels[j] = UInt8(truncatingIfNeeded: min(31, truncatedInt(xb[j] * id + 16.5))) }
+                pack5(levels.baseAddress!, into: out)
+            }
         }
     }
 
@@ -31,12 +32,12 @@ public enum Q5_0Codec: BlockCodec {
             for j in 0..<32 { weights[j] = qw[j] * mulAdd(xb[j], xb[j], sigma2).squareRoot() }
             let d = KQuantSearch.symmetric(32, nmax: 16, xb, &levels, weights: weights)
             out.storeHalf(d, at: 0)
-            pack5(levels.map { UInt8($0) }, into: out)
+            levels.withUnsafeBytes { pack5($0.baseAddress!.assumingMemoryBound(to: UInt8.self), into: out) }
         }
     }
 
     /// Writes 32 five-bit levels as qh (fifth bits) at offset 2 and qs (low nibbles) at offset 6.
-    static func pack5(_ levels: [UInt8], into out: UnsafeMutableRawPointer, qhOffset: Int = 2) {
+    static func pack5(_ levels: UnsafePointer<UInt8>, into out: UnsafeMutableRawPointer, qhOffset: Int = 2) {
         var qh: UInt32 = 0
         for j in 0..<16 {
             let l0 = levels[j], l1 = levels[j + 16]

@@ -20,8 +20,10 @@ public enum Q5_1Codec: BlockCodec {
             out.storeHalf(d, at: 0)
             out.storeHalf(lo, at: 2)
             // (uint8_t)(x + 0.5): no clamp in the reference.
-            let levels = (0..<32).map { UInt8(truncatingIfNeeded: truncatedInt((xb[$0] - lo) * id + 0.5)) }
-            Q5_0Codec.pack5(levels, into: out, qhOffset: 4)
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { levels in
+                for j in 0..<32 { levels[j] = UInt8(truncatingIfNeeded: truncatedInt((xb[j] - lo) * id + 0.5)) }
+                Q5_0Codec.pack5(levels.baseAddress!, into: out, qhOffset: 4)
+            }
         }
     }
 

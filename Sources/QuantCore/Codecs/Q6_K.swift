@@ -49,10 +49,11 @@ public enum Q6_KCodec: BlockCodec {
             }
             for (half, j) in stride(from: 0, to: 256, by: 128).enumerated() {
                 for l in 0..<32 {
-                    let q = (0..<4).map { UInt8(bitPattern: levels[j + l + 32 * $0]) }
-                    out.storeByte((q[0] & 0xF) | (q[2] & 0xF) << 4, at: half * 64 + l)
-                    out.storeByte((q[1] & 0xF) | (q[3] & 0xF) << 4, at: half * 64 + l + 32)
-                    out.storeByte(q[0] >> 4 | (q[1] >> 4) << 2 | (q[2] >> 4) << 4 | (q[3] >> 4) << 6, at: 128 + half * 32 + l)
+                    let q0 = UInt8(bitPattern: levels[j + l]), q1 = UInt8(bitPattern: levels[j + l + 32])
+                    let q2 = UInt8(bitPattern: levels[j + l + 64]), q3 = UInt8(bitPattern: levels[j + l + 96])
+                    out.storeByte((q0 & 0xF) | (q2 & 0xF) << 4, at: half * 64 + l)
+                    out.storeByte((q1 & 0xF) | (q3 & 0xF) << 4, at: half * 64 + l + 32)
+                    out.storeByte(q0 >> 4 | (q1 >> 4) << 2 | (q2 >> 4) << 4 | (q3 >> 4) << 6, at: 128 + half * 32 + l)
                 }
             }
         }
@@ -72,11 +73,14 @@ public enum Q6_KCodec: BlockCodec {
                     let q2 = Int32((b.loadByte(at: ql + l + 32) & 0xF) | (h >> 2 & 3) << 4) - 32
                     let q3 = Int32((b.loadByte(at: ql + l) >> 4) | (h >> 4 & 3) << 4) - 32
                     let q4 = Int32((b.loadByte(at: ql + l + 32) >> 4) | (h >> 6 & 3) << 4) - 32
-                    func scale(_ k: Int) -> Float { d * Float(Int8(bitPattern: b.loadByte(at: sc + group + k))) }
-                    yb[l] = scale(0) * Float(q1)
-                    yb[l + 32] = scale(2) * Float(q2)
-                    yb[l + 64] = scale(4) * Float(q3)
-                    yb[l + 96] = scale(6) * Float(q4)
+                    let s0 = d * Float(Int8(bitPattern: b.loadByte(at: sc + group)))
+                    let s2 = d * Float(Int8(bitPattern: b.loadByte(at: sc + group + 2)))
+                    let s4 = d * Float(Int8(bitPattern: b.loadByte(at: sc + group + 4)))
+                    let s6 = d * Float(Int8(bitPattern: b.loadByte(at: sc + group + 6)))
+                    yb[l] = s0 * Float(q1)
+                    yb[l + 32] = s2 * Float(q2)
+                    yb[l + 64] = s4 * Float(q3)
+                    yb[l + 96] = s6 * Float(q4)
                 }
             }
         }
