@@ -73,23 +73,22 @@ struct CodecsBenchmark: ParsableCommand {
     }
 
     private func printTable(_ report: [String: [String: [String: Double]]], types: [GGMLType], threads: [Int]) {
-        let columns = ["quantize.reference", "quantize.fast", "quantize.llama.cpp", "dequantize.reference", "dequantize.fast", "dequantize.llama.cpp"]
+        let columns = [("quantize.reference", "q ref"), ("quantize.fast", "q fast"), ("quantize.llama.cpp", "q llama"),
+                       ("dequantize.reference", "dq ref"), ("dequantize.fast", "dq fast"), ("dequantize.llama.cpp", "dq llama")]
+        print("MB/s of F32 input (best of \(repeats)); q = quantize, dq = dequantize; ref/fast = QuantKit, llama = libggml")
         var header = "type    "
-        for column in columns { for n in threads { header += String(format: "%-12@", "\(column.replacingOccurrences(of: "quantize.", with: "q.").replacingOccurrences(of: "deq.", with: "dq.")) \(n)t" as NSString) } }
-        print("MB/s of F32 (best of \(repeats)); q = quantize, deq = dequantize")
-        print(columns.map { c in threads.map { "\(c)/\($0)t" }.joined(separator: " ") }.joined(separator: " | "))
+        for (_, label) in columns { for n in threads { header += "\(label) \(n)t".padding(toLength: 11, withPad: " ", startingAt: 0) } }
+        print(header)
         for type in types {
             var line = type.name.padding(toLength: 8, withPad: " ", startingAt: 0)
-            for column in columns {
+            for (key, _) in columns {
                 for n in threads {
-                    let value = report[type.name]?[column]?["\(n)"]
-                    line += (value.map { String(format: "%9.0f", $0) } ?? "        -") + " "
+                    let value = report[type.name]?[key]?["\(n)"]
+                    line += (value.map { String(format: "%-11.0f", $0) } ?? "-          ")
                 }
-                line += "| "
             }
             print(line)
         }
-        _ = header
     }
 }
 
