@@ -34,7 +34,7 @@ let package = Package(
                 path: "Calibration"),
 
         .executableTarget(name: "quantkit", dependencies: [
-            "QuantFormats", "QuantCore",
+            "QuantFormats", "QuantCore", "Inference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/quantkit"),
         .executableTarget(name: "quantkit-bench", dependencies: [

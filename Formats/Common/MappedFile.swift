@@ -38,6 +38,18 @@ public final class MappedFile: @unchecked Sendable {
 
     public var count: Int { bytes.count }
 
+    /// Runs `body` on the mapped bytes, keeping the mapping alive for the call. Use this rather
+    /// than `bytes` on a `MappedFile` that is not stored: Swift may release an object right after
+    /// its last use, which would unmap the memory under a pointer still in use.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) { try body(bytes) }
+    }
+
+    /// The whole file as a (lossily decoded) UTF-8 string.
+    public static func readText(path: String) throws -> String {
+        try MappedFile(path: path).withBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// Tells the kernel a range will be read sequentially soon (conversion streams tensors).
     public func adviseSequential(offset: Int, count: Int) {
         guard let base = bytes.baseAddress, count > 0 else { return }

@@ -74,11 +74,10 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
 
     /// Parses the index: shard paths (unique, in first-mention order) and the weight map.
     private static func readIndex(_ indexPath: String) throws -> (files: [String], weightMap: [(tensor: String, shard: String)]) {
-        let mapped = try MappedFile(path: indexPath)
         let root: JSONValue
         do {
-            root = try JSONParser.parse(mapped.bytes)
-        } catch {
+            root = try MappedFile(path: indexPath).withBytes { bytes throws(JSONSyntaxError) in try JSONParser.parse(bytes) }
+        } catch let error as JSONSyntaxError {
             throw FormatError(file: indexPath, offset: UInt64(error.offset), .malformedJSON(message: error.message))
         }
         guard let weightMap = root["weight_map"]?.members else {

@@ -14,11 +14,10 @@ struct HFConfigSummary {
         }
         let configPath = (folder.isEmpty ? "." : folder) + "/config.json"
         guard FileManager.default.fileExists(atPath: configPath) else { return nil }
-        let file = try MappedFile(path: configPath)
         let root: JSONValue
         do {
-            root = try JSONParser.parse(file.bytes)
-        } catch {
+            root = try MappedFile(path: configPath).withBytes { bytes throws(JSONSyntaxError) in try JSONParser.parse(bytes) }
+        } catch let error as JSONSyntaxError {
             throw FormatError(file: configPath, offset: UInt64(error.offset), .malformedJSON(message: error.message))
         }
         var hyperparameters: [String: DisplayValue] = [:]

@@ -123,8 +123,7 @@ enum ModelFileKind {
             throw FormatError(file: path, .cannotOpen(errno: ENOENT))
         }
         if isDirectory.boolValue || path.hasSuffix(".json") { return .safetensors }
-        let file = try MappedFile(path: path)
-        let head = Array(file.bytes.prefix(9))
+        let head = try MappedFile(path: path).withBytes { Array($0.prefix(9)) }
         if head.starts(with: Array("GGUF".utf8)) { return .gguf }
         // safetensors: u64 header length, then '{'.
         if head.count == 9, head[8] == UInt8(ascii: "{") { return .safetensors }

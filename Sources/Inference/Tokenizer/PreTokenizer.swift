@@ -1,0 +1,122 @@
+/// Splits text into the pieces BPE merges within, as llama.cpp's `unicode_regex_split` does for
+/// the pre-tokenizer named in `tokenizer.ggml.pre`. Registered by name (one table), so a GGUF with
+/// an unknown pre-tokenizer fails with the supported list instead of tokenizing differently.
+struct PreTokenizer {
+    /// The splitting stages applied in order; each refines the pieces of the previous.
+    enum Stage {
+        /// `\p{N}`: every number code point becomes its own piece.
+        case isolateDigits
+        /// GPT-2's `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`,
+        /// hand-written as llama.cpp's `unicode_regex_split_custom_gpt2`.
+        case gpt2
+    }
+
+    static let registry: [String: [Stage]] = {
+        var table: [String: [Stage]] = [:]
+        for name in ["gpt2", "mpt", "olmo", "jais", "default"] { table[name] = [.gpt2] }
+        for name in ["starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva"] { table[name] = [.isolateDigits, .gpt2] }
+        return table
+    }()
+
+    let stages: [Stage]
+
+    init(name: String) throws {
+        guard let stages = Self.registry[name] else {
+            throw InferenceError.unsupportedPreTokenizer(name: name, supported: Self.registry.keys.sorted())
+        }
+        self.stages = stages
+    }
+
+    /// Pieces of `text` as ranges of its unicode scalars.
+    func split(_ scalars: [Unicode.Scalar]) -> [Range<Int>] {
+        var pieces = [0..<scalars.count]
+        let classes = scalars.map(CodepointClass.of)
+        for stage in stages {
+            var next: [Range<Int>] = []
+            next.reserveCapacity(pieces.count * 2)
+            for piece in pieces where !piece.isEmpty {
+                switch stage {
+                case .isolateDigits: Self.isolateDigits(piece, classes, into: &next)
+                case .gpt2: Self.gpt2(piece, scalars, classes, into: &next)
+                }
+            }
+            pieces = next
+        }
+        return pieces
+    }
+
+    private static func isolateDigits(_ piece: Range<Int>, _ classes: [CodepointClass], into out: inout [Range<Int>]) {
+        var start = piece.lowerBound
+        for i in piece where classes[i].contains(.number) {
+            if i > start { out.append(start..<i) }
+            out.append(i..<i + 1)
+            start = i + 1
+        }
+        if start < piece.upperBound { out.append(start..<piece.upperBound) }
+    }
+
+    private static func gpt2(_ piece: Range<Int>, _ scalars: [Unicode.Scalar], _ classes: [CodepointClass], into out: inout [Range<Int>]) {
+        let end = piece.upperBound
+        @inline(__always) func cpt(_ i: Int) -> UInt32 { i < end ? scalars[i].value : UInt32.max }
+        @inline(__always) func flags(_ i: Int) -> CodepointClass { i < end ? classes[i] : [] }
+        var start = piece.lowerBound
+        var pos = start
+        func emit(_ to: Int) {
+            if to > start { out.append(start..<to) }
+            start = to
+            pos = to
+        }
+        let apostrophe = UInt32(UInt8(ascii: "'")), space = UInt32(UInt8(ascii: " "))
+        while pos < end {
+            let c = cpt(pos)
+            if c == apostrophe && pos + 1 < end {
+                let n1 = cpt(pos + 1)
+                if n1 == UInt32(UInt8(ascii: "s")) || n1 == UInt32(UInt8(ascii: "t")) || n1 == UInt32(UInt8(ascii: "m")) || n1 == UInt32(UInt8(ascii: "d")) {
+                    emit(pos + 2)
+                    continue
+                }
+                if pos + 2 < end {
+                    let n2 = cpt(pos + 2)
+                    if (n1 == UInt32(UInt8(ascii: "r")) && n2 == UInt32(UInt8(ascii: "e"))) || (n1 == UInt32(UInt8(ascii: "v")) && n2 == UInt32(UInt8(ascii: "e")))
+                        || (n1 == UInt32(UInt8(ascii: "l")) && n2 == UInt32(UInt8(ascii: "l"))) {
+                        emit(pos + 3)
+                        continue
+                    }
+                }
+            }
+            var flags2 = c == space ? flags(pos + 1) : flags(pos)
+            if flags2.contains(.letter) {
+                var p = pos + (c == space ? 1 : 0)
+                while flags(p).contains(.letter) { p += 1 }
+                emit(p)
+                continue
+            }
+            if flags2.contains(.number) {
+                var p = pos + (c == space ? 1 : 0)
+                while flags(p).contains(.number) { p += 1 }
+                emit(p)
+                continue
+            }
+            if flags2.isDisjoint(with: [.whitespace, .letter, .number]) && flags2.contains(.present) {
+                var p = pos + (c == space ? 1 : 0)
+                while flags2.isDisjoint(with: [.whitespace, .letter, .number]) && flags2.contains(.present) {
+                    p += 1
+                    flags2 = flags(p)
+                }
+                emit(p)
+                continue
+            }
+            var whitespace = 0
+            while flags(pos + whitespace).contains(.whitespace) { whitespace += 1 }
+            if whitespace > 1 && cpt(pos + whitespace) != UInt32.max {
+                emit(pos + whitespace - 1)
+                continue
+            }
+            if whitespace > 0 {
+                emit(pos + whitespace)
+                continue
+            }
+            emit(pos + 1)
+        }
+    }
+}
