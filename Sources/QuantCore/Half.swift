@@ -7,7 +7,14 @@
 public func halfBits(_ value: Float) -> UInt16 { Float16(value).bitPattern }
 
 @inline(__always)
-public func floatFromHalf(_ bits: UInt16) -> Float { Float(Float16(bitPattern: bits)) }
+public func floatFromHalf(_ bits: UInt16) -> Float { HalfTable.values[Int(bits)] }
+
+/// All 65 536 half values as f32. Swift targets baseline x86-64 (no F16C), where each
+/// `Float(Float16)` is a call into compiler-rt; a 256 KB table (as ggml keeps one) makes
+/// f16 → f32 a load. Built once from the exact conversion.
+public enum HalfTable {
+    public static let values: [Float] = (0...UInt16.max).map { Float(Float16(bitPattern: $0)) }
+}
 
 /// The value `value` takes after a round trip through f16 (what ggml stores as a block scale).
 @inline(__always)

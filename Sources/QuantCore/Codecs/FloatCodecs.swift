@@ -24,7 +24,9 @@ public enum F16Codec: BlockCodec {
     }
 
     public static func dequantizeRow(_ blocks: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>) {
-        for i in 0..<count { y[i] = blocks.loadHalf(at: 2 * i) }
+        HalfTable.values.withUnsafeBufferPointer { table in
+            for i in 0..<count { y[i] = table[Int(blocks.loadUInt16(at: 2 * i))] }
+        }
     }
 }
 

@@ -1,0 +1,51 @@
+import QuantCore
+import QuantFormats
+
+/// A weight matrix in its stored encoding: `rows` outputs of `columns` inputs (ggml ne = [columns,
+/// rows]), read straight from the memory-mapped file. Rows are decoded on demand by the codec of
+/// the stored type, so no dequantized copy of the model is ever held.
+public struct WeightMatrix: @unchecked Sendable {
+    public let name: String
+    public let type: GGMLType
+    public let rows: Int
+    public let columns: Int
+    public let data: UnsafeRawPointer
+    public let rowBytes: Int
+    let codec: any BlockCodec.Type
+
+    init(name: String, info: GGUFTensorInfo, file: GGUFFile) throws {
+        guard info.shape.count == 2 || (info.shape.count == 1) else {
+            throw InferenceError.shapeMismatch(tensor: name, expected: [0, 0], found: info.shape)
+        }
+        guard let codec = CodecRegistry.codec(for: info.type) else {
+            throw InferenceError.unsupportedTensorType(tensor: name, type: info.type.name)
+        }
+        self.name = name
+        type = info.type
+        columns = Int(info.shape[0])
+        rows = info.shape.count == 2 ? Int(info.shape[1]) : 1
+        self.codec = codec
+        rowBytes = columns / codec.blockSize * codec.blockBytes
+        data = UnsafeRawPointer(file.data(for: info).baseAddress!)
+    }
+
+    /// Decodes rows `range` into `output` (range.count × columns floats).
+    @inline(__always)
+    func dequantizeRows(_ range: Range<Int>, into output: UnsafeMutablePointer<Float>) {
+        let fast = codec as? any FastBlockCodec.Type
+        for (i, row) in range.enumerated() {
+            if let fast {
+                fast.fastDequantizeRow(data + row * rowBytes, count: columns, into: output + i * columns)
+            } else {
+                codec.dequantizeRow(data + row * rowBytes, count: columns, into: output + i * columns)
+            }
+        }
+    }
+
+    /// All values as f32 (small tensors: norms).
+    func floats() -> [Float] {
+        var out = [Float](repeating: 0, count: rows * columns)
+        out.withUnsafeMutableBufferPointer { dequantizeRows(0..<rows, into: $0.baseAddress!) }
+        return out
+    }
+}
