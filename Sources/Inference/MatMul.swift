@@ -10,10 +10,12 @@ import QuantCore
 /// over the cores; OpenBLAS itself runs single-threaded inside each worker so the two levels of
 /// parallelism do not fight.
 enum MatMul {
-    /// Rows decoded per tile: large enough that OpenBLAS packs the activations rarely (it
-    /// repacks them on every call), small enough to stay within a few MB per worker.
-    static func tileRows(columns: Int, rows: Int, workers: Int) -> Int {
-        let byMemory = max(16, (4 << 20) / (4 * columns))
+    /// Rows decoded per tile. For a batch: large enough that OpenBLAS packs the activations
+    /// rarely (it repacks them on every call), within a few MB per worker. For one token (or a
+    /// few): small enough to stay in L2, so the decoded tile is read back from cache, not memory.
+    static func tileRows(columns: Int, rows: Int, workers: Int, tokens: Int) -> Int {
+        let budget = tokens <= 4 ? 128 << 10 : 4 << 20
+        let byMemory = max(8, budget / (4 * columns))
         let bySplit = (rows + workers - 1) / workers
         return max(1, min(byMemory, bySplit))
     }
@@ -23,7 +25,7 @@ enum MatMul {
                          threads: Int = ProcessInfo.activeCores) {
         _ = configureBLAS
         let columns = w.columns, rows = w.rows
-        let tileRows = tileRows(columns: columns, rows: rows, workers: max(1, threads))
+        let tileRows = tileRows(columns: columns, rows: rows, workers: max(1, threads), tokens: tokens)
         let tiles = (rows + tileRows - 1) / tileRows
         let workers = max(1, min(threads, tiles))
         let task = UnsafeSendableBox((x, out))
@@ -36,6 +38,7 @@ enum MatMul {
                 let first = tile * tileRows, count = min(tileRows, rows - first)
                 w.dequantizeRows(first ..< first + count, into: buffer)
                 if tokens == 1 {
+                    // One token: y = W·x on the decoded tile.
                     cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(count), Int32(columns), 1, buffer, Int32(columns), x, 1, 0, out + first, 1)
                 } else {
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(count), Int32(columns), 1,

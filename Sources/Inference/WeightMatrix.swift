@@ -12,6 +12,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public let data: UnsafeRawPointer
     public let rowBytes: Int
     let codec: any BlockCodec.Type
+    /// The fast path, looked up once (a dynamic cast per row costs more than small rows).
+    let fastCodec: (any FastBlockCodec.Type)?
 
     init(name: String, info: GGUFTensorInfo, file: GGUFFile) throws {
         guard info.shape.count == 2 || (info.shape.count == 1) else {
@@ -25,6 +27,7 @@ public struct WeightMatrix: @unchecked Sendable {
         columns = Int(info.shape[0])
         rows = info.shape.count == 2 ? Int(info.shape[1]) : 1
         self.codec = codec
+        fastCodec = codec as? any FastBlockCodec.Type
         rowBytes = columns / codec.blockSize * codec.blockBytes
         data = UnsafeRawPointer(file.data(for: info).baseAddress!)
     }
@@ -32,9 +35,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Decodes rows `range` into `output` (range.count × columns floats).
     @inline(__always)
     func dequantizeRows(_ range: Range<Int>, into output: UnsafeMutablePointer<Float>) {
-        let fast = codec as? any FastBlockCodec.Type
         for (i, row) in range.enumerated() {
-            if let fast {
+            if let fast = fastCodec {
                 fast.fastDequantizeRow(data + row * rowBytes, count: columns, into: output + i * columns)
             } else {
                 codec.dequantizeRow(data + row * rowBytes, count: columns, into: output + i * columns)

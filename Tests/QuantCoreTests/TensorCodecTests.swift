@@ -116,3 +116,18 @@ func gaussianVector(_ count: Int, seed: UInt64) -> [Float] {
         #expect(merged.count == 100 && abs(merged.rmse - whole.rmse) < 1e-12 && merged.maxAbsError == whole.maxAbsError)
     }
 }
+
+@Suite struct HalfConversionTests {
+    @Test func widenHalfMatchesFloat16ForAllBitPatterns() {
+        for bits in 0...UInt16.max {
+            let expected = Float(Float16(bitPattern: bits))
+            let ours = Float(bitPattern: F16Codec.widenHalf(bits))
+            if expected.isNaN {
+                #expect(ours.isNaN, "\(bits)")
+            } else {
+                #expect(ours.bitPattern == expected.bitPattern, "\(bits): \(ours) vs \(expected)")
+            }
+            #expect(floatFromHalf(bits).bitPattern == expected.bitPattern || expected.isNaN)
+        }
+    }
+}
