@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CZstd"],
                     path: "Tests/SystemLibraryTests"),
         // Oracle scripts under Tests/InteropTests/Scripts are run in place (found via #filePath).
-        .testTarget(name: "InteropTests", dependencies: ["QuantFormats", "QuantCore"],
+        .testTarget(name: "InteropTests", dependencies: ["QuantFormats", "QuantCore", "Inference"],
                     path: "Tests/InteropTests", exclude: ["Scripts"]),
         .testTarget(name: "CLITests", dependencies: ["QuantFormats", "quantkit"], path: "Tests/CLITests"),
     ]

@@ -23,4 +23,20 @@ if ! python3 -c "import gguf, safetensors, numpy" 2>/dev/null; then
   python3 -m pip install -q --disable-pip-version-check "gguf==0.19.0" "safetensors==0.8.0" numpy
 fi
 
-bash scripts/fetch-sample-model.sh >/dev/null
+# llama.cpp itself, the oracle of the inference tests (compiles llama.cpp: ~7 minutes on 2 cores
+# the first time; pip keeps the built wheel, so later runs are quick).
+if ! python3 -c "import llama_cpp" 2>/dev/null; then
+  echo "bootstrap: pip install llama-cpp-python (builds llama.cpp, several minutes)" >&2
+  python3 -m pip install -q --disable-pip-version-check "llama-cpp-python==0.3.36"
+fi
+
+model=$(bash scripts/fetch-sample-model.sh | tail -n 1)
+
+# The test bed (F16 GGUF + BF16 Hugging Face folder) made from the sample model by
+# ../shared/testdata/make-testbed.py, when that folder is beside the repository (CI has it).
+cache=${QUANTKIT_TESTDATA:-$HOME/.cache/quantkit-testdata}
+if [ ! -f "$cache/testbed/smollm2-135m-f16.gguf" ] && [ -f ../shared/testdata/make-testbed.py ]; then
+  echo "bootstrap: building the test bed (about a minute)" >&2
+  python3 ../shared/testdata/make-testbed.py --gguf "$model" --out "$cache/testbed.partial" >&2
+  rm -rf "$cache/testbed" && mv "$cache/testbed.partial" "$cache/testbed"
+fi

@@ -31,8 +31,11 @@ for c in range(chunks):
     scores = np.array(llm.scores[:ctx], dtype=np.float32)
     for j in range(first, ctx - 1):
         lp = log_softmax(scores[j], toks[j + 1]); nll -= lp; nll2 += lp * lp; count += 1
-mean = nll / count; ppl = math.exp(mean); var = nll2 / count - mean * mean
-unc = math.sqrt(var / (count - 1)) * ppl if var > 0 else 0.0
+if count:
+    mean = nll / count; ppl = math.exp(mean); var = nll2 / count - mean * mean
+    unc = math.sqrt(var / (count - 1)) * ppl if var > 0 else 0.0
+else:
+    ppl = unc = float("nan")
 
 llm.reset(); llm.eval(list(ids[:64]))
 logits64 = np.array(llm.scores[:64], dtype=np.float32)
