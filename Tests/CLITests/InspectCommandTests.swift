@@ -113,3 +113,61 @@ import Testing
 
 let sampleModelPath = (ProcessInfo.processInfo.environment["QUANTKIT_TESTDATA"] ?? (NSHomeDirectory() + "/.cache/quantkit-testdata"))
     + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+@Suite struct ConvertCommandTests {
+    /// A small F32 model: one 64-wide and one 100-wide matrix (100 is not whole Q4_0 blocks) and a norm.
+    func smallF32Model() throws -> String {
+        var metadata = GGUFMetadata()
+        metadata["general.architecture"] = .string("llama")
+        let tensors = [
+            GGUFTensorDescriptor(name: "a.weight", shape: [64, 4], type: .F32),
+            GGUFTensorDescriptor(name: "b.weight", shape: [100, 2], type: .F32),
+            GGUFTensorDescriptor(name: "n.weight", shape: [64], type: .F32),
+        ]
+        let writer = try GGUFWriter(metadata: metadata, tensors: tensors)
+        let path = try temporaryDirectory() + "/small.gguf"
+        try writer.write(to: path) { i, sink in
+            let values = (0 ..< Int(writer.tensorByteCounts[i] / 4)).map { Float(sin(Double($0) * 0.37)) }
+            try values.withUnsafeBytes { try sink.write($0) }
+        }
+        return path
+    }
+
+    @Test func convertsWithFallbackAndReportsIt() throws {
+        let input = try smallF32Model()
+        let output = (input as NSString).deletingLastPathComponent + "/out.gguf"
+        let result = try CLIRunner.run("convert", input, "-o", output, "--type", "Q4_0", "--json", "--quiet")
+        #expect(result.status == 0, "\(result.stderr)")
+        let summary = try JSONParser.parse(result.stdout)
+        #expect(summary["type_counts"]?["Q4_0"]?.int64 == 1)
+        #expect(summary["type_counts"]?["F16"]?.int64 == 1)   // 100 columns: no Q4_0 fallback fits → F16
+        #expect(summary["fallbacks"]?["b.weight"]?.string == "Q4_0 → F16")
+        let file = try GGUFFile(path: output)
+        #expect(file.tensor(named: "a.weight")?.type == .Q4_0)
+        #expect(file.tensor(named: "n.weight")?.type == .F32)
+        #expect(file.metadata.integer(GGUFKey.fileType) == 2)
+    }
+
+    @Test func dryRunWritesNothingAndNoFallbackFails() throws {
+        let input = try smallF32Model()
+        let folder = (input as NSString).deletingLastPathComponent
+        let dry = try CLIRunner.run("convert", input, "--type", "Q8_0", "--dry-run")
+        #expect(dry.status == 0 && dry.stdout.contains("a.weight") && dry.stdout.contains("plan: 3 tensors"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["small.gguf"])
+        let strict = try CLIRunner.run("convert", input, "-o", folder + "/x.gguf", "--type", "Q4_0", "--no-fallback")
+        #expect(strict.status == 1 && strict.stderr.contains("b.weight"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["small.gguf"])
+    }
+
+    @Test func refusesToRequantizeUnlessAllowedAndToOverwriteItsInput() throws {
+        let input = try smallF32Model()
+        let folder = (input as NSString).deletingLastPathComponent
+        #expect(try CLIRunner.run("convert", input, "-o", folder + "/q.gguf", "--type", "Q8_0", "--quiet").status == 0)
+        let refused = try CLIRunner.run("convert", folder + "/q.gguf", "-o", folder + "/r.gguf", "--type", "Q4_0")
+        #expect(refused.status == 1 && refused.stderr.contains("--allow-requantize"))
+        let allowed = try CLIRunner.run("convert", folder + "/q.gguf", "-o", folder + "/r.gguf", "--type", "Q4_0", "--allow-requantize", "--quiet")
+        #expect(allowed.status == 0 && allowed.stderr.contains("warning: requantizing"))
+        let same = try CLIRunner.run("convert", input, "-o", input, "--type", "Q8_0")
+        #expect(same.status == 1 && same.stderr.contains("is the input file"))
+    }
+}

@@ -1,0 +1,10 @@
+"""Quantizes a GGUF with llama.cpp's own llama_model_quantize (llama-cpp-python), pure mode
+(every 2-D tensor to the type, llama.cpp's fallbacks included). Usage: llama_quantize.py SRC DST FTYPE"""
+import ctypes, os, sys
+import llama_cpp
+
+params = llama_cpp.llama_model_quantize_default_params()
+params.ftype = int(sys.argv[3]); params.nthread = 2; params.pure = True
+# llama.cpp logs every tensor to stderr; keep the test output readable.
+devnull = os.open(os.devnull, os.O_WRONLY); os.dup2(devnull, 2)
+sys.exit(llama_cpp.llama_model_quantize(sys.argv[1].encode(), sys.argv[2].encode(), ctypes.byref(params)))
