@@ -82,12 +82,24 @@ enum KQuantSearch {
         return suml2 > 0 ? sumlx / suml2 : 0
     }
 
-    /// Asymmetric levels l ∈ [0, nmax] with a min: x ≈ scale·l − min (`make_qkx2_quants`), searching
-    /// `nstep + 1` scales from (rmin + nmax)/(max − min) in steps of rdelta, each solved by weighted
-    /// least squares for scale and min. Returns the scale; `theMin` receives −min (≥ 0).
+    /// The two asymmetric searches of ggml-quants.c, which differ in three details.
+    enum AsymmetricVariant {
+        /// `make_qkx2_quants`: levels clamped to [0, nmax]; error |d| (MAD) or d².
+        case qkx2(useMad: Bool)
+        /// `make_qkx3_quants`: squared error; a level is 0 unless iscale·(x − min) > 0 and is
+        /// taken from min(v, nmax), guarding a min that sits at or near the max.
+        case qkx3
+    }
+
+    /// Asymmetric levels l ∈ [0, nmax] with a min: x ≈ scale·l − min, searching `nstep + 1`
+    /// scales from (rmin + nmax)/(max − min) in steps of rdelta, each solved by weighted least
+    /// squares for scale and min. Returns the scale; `theMin` receives −min (≥ 0).
     static func asymmetric(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                            _ levels: UnsafeMutablePointer<UInt8>, theMin: inout Float, scratch: UnsafeMutablePointer<UInt8>,
-                           rmin: Float, rdelta: Float, nstep: Int, useMad: Bool) -> Float {
+                           rmin: Float, rdelta: Float, nstep: Int, variant: AsymmetricVariant) -> Float {
+        let useMad: Bool
+        if case let .qkx2(mad) = variant { useMad = mad } else { useMad = false }
+        @inline(__always) func error(_ diff: Float) -> Float { useMad ? abs(diff) : diff * diff }
         var min = x[0], max = x[0]
         var sumW = weights[0]
         var sumX = sumW * x[0]
@@ -99,7 +111,12 @@ enum KQuantSearch {
             sumX = mulAdd(w, x[i], sumX)
         }
         if min > 0 { min = 0 }
-        if max == min {
+        let degenerate: Bool
+        switch variant {
+        case .qkx2: degenerate = max == min
+        case .qkx3: degenerate = max <= min
+        }
+        if degenerate {
             for i in 0..<n { levels[i] = 0 }
             theMin = -min
             return 0
@@ -110,9 +127,7 @@ enum KQuantSearch {
         for i in 0..<n {
             let l = nearestInt(iscale * (x[i] - min))
             levels[i] = UInt8(Swift.max(0, Swift.min(nmax, l)))
-            var diff = mulAdd(scale, Float(levels[i]), min) - x[i]
-            diff = useMad ? abs(diff) : diff * diff
-            bestError = mulAdd(weights[i], diff, bestError)
+            bestError = mulAdd(weights[i], error(mulAdd(scale, Float(levels[i]), min) - x[i]), bestError)
         }
         if nstep < 1 {
             theMin = -min
@@ -122,7 +137,14 @@ enum KQuantSearch {
             iscale = (mulAdd(rdelta, Float(step), rmin) + Float(nmax)) / (max - min)
             var sumL: Float = 0, sumL2: Float = 0, sumXL: Float = 0
             for i in 0..<n {
-                let l = Swift.max(0, Swift.min(nmax, nearestInt(iscale * (x[i] - min))))
+                let l: Int32
+                switch variant {
+                case .qkx2:
+                    l = Swift.max(0, Swift.min(nmax, nearestInt(iscale * (x[i] - min))))
+                case .qkx3:
+                    let v = iscale * (x[i] - min)
+                    l = v > 0 ? nearestInt(Swift.min(v, Float(nmax))) : 0
+                }
                 scratch[i] = UInt8(truncatingIfNeeded: l)
                 let w = weights[i], fl = Float(l)
                 sumL = mulAdd(w, fl, sumL)
@@ -137,86 +159,13 @@ enum KQuantSearch {
                     thisMin = 0
                     thisScale = sumXL / sumL2
                 }
-                var error: Float = 0
+                var candidateError: Float = 0
                 for i in 0..<n {
-                    var diff = mulAdd(thisScale, Float(scratch[i]), thisMin) - x[i]
-                    diff = useMad ? abs(diff) : diff * diff
-                    error = mulAdd(weights[i], diff, error)
+                    candidateError = mulAdd(weights[i], error(mulAdd(thisScale, Float(scratch[i]), thisMin) - x[i]), candidateError)
                 }
-                if error < bestError {
+                if candidateError < bestError {
                     for i in 0..<n { levels[i] = scratch[i] }
-                    bestError = error
-                    scale = thisScale
-                    min = thisMin
-                }
-            }
-        }
-        theMin = -min
-        return scale
-    }
-
-    /// `make_qkx3_quants`: as `asymmetric` (squared error, given weights), guarding levels against
-    /// a min that sits at or near the max.
-    static func asymmetricWeighted(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
-                                   _ levels: UnsafeMutablePointer<UInt8>, theMin: inout Float, scratch: UnsafeMutablePointer<UInt8>,
-                                   rmin: Float, rdelta: Float, nstep: Int) -> Float {
-        var min = x[0], max = x[0]
-        var sumW = weights[0]
-        var sumX = sumW * x[0]
-        for i in 1..<n {
-            if x[i] < min { min = x[i] }
-            if x[i] > max { max = x[i] }
-            let w = weights[i]
-            sumW += w
-            sumX = mulAdd(w, x[i], sumX)
-        }
-        if min > 0 { min = 0 }
-        if max <= min {
-            for i in 0..<n { levels[i] = 0 }
-            theMin = -min
-            return 0
-        }
-        var iscale = Float(nmax) / (max - min)
-        var scale = 1 / iscale
-        var bestMad: Float = 0
-        for i in 0..<n {
-            let l = nearestInt(iscale * (x[i] - min))
-            levels[i] = UInt8(Swift.max(0, Swift.min(nmax, l)))
-            let diff = mulAdd(scale, Float(levels[i]), min) - x[i]
-            bestMad = mulAdd(weights[i], diff * diff, bestMad)
-        }
-        if nstep < 1 {
-            theMin = -min
-            return scale
-        }
-        for step in 0...nstep {
-            iscale = (mulAdd(rdelta, Float(step), rmin) + Float(nmax)) / (max - min)
-            var sumL: Float = 0, sumL2: Float = 0, sumXL: Float = 0
-            for i in 0..<n {
-                let v = iscale * (x[i] - min)
-                let l: Int32 = v > 0 ? nearestInt(Swift.min(v, Float(nmax))) : 0
-                scratch[i] = UInt8(truncatingIfNeeded: l)
-                let w = weights[i], fl = Float(l)
-                sumL = mulAdd(w, fl, sumL)
-                sumL2 = mulAdd(w * fl, fl, sumL2)
-                sumXL = mulAdd(w * fl, x[i], sumXL)
-            }
-            let D = mulAdd(sumW, sumL2, -(sumL * sumL))
-            if D > 0 {
-                var thisScale = mulAdd(sumW, sumXL, -(sumX * sumL)) / D
-                var thisMin = mulAdd(sumL2, sumX, -(sumL * sumXL)) / D
-                if thisMin > 0 {
-                    thisMin = 0
-                    thisScale = sumXL / sumL2
-                }
-                var mad: Float = 0
-                for i in 0..<n {
-                    let diff = mulAdd(thisScale, Float(scratch[i]), thisMin) - x[i]
-                    mad = mulAdd(weights[i], diff * diff, mad)
-                }
-                if mad < bestMad {
-                    for i in 0..<n { levels[i] = scratch[i] }
-                    bestMad = mad
+                    bestError = candidateError
                     scale = thisScale
                     min = thisMin
                 }

@@ -23,7 +23,7 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Print the per-tensor plan and totals without writing anything.") var dryRun = false
     @Flag(help: "No progress output.") var quiet = false
     @Flag(help: "Print the summary as JSON.") var json = false
-    @Option(help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threads: ThreadOptions
 
     func run() throws {
         try reportingErrors {
@@ -36,7 +36,7 @@ struct ConvertCommand: ParsableCommand {
             var options = GGUFRequantizer.Options(target: target)
             options.allowRequantize = allowRequantize
             options.noFallback = noFallback
-            options.threads = max(1, threads)
+            options.threads = threads.count
             let converter = try GGUFRequantizer(source: try GGUFFile(path: input), options: options)
             let stderr = FileHandle.standardError
             if allowRequantize, converter.plan.contains(where: { !TensorTypeChoice.floatTypes.contains($0.sourceType) && $0.shape.count >= 2 }) {

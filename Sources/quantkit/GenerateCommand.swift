@@ -15,13 +15,13 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
     @Option(help: "Keep the k most likely tokens (0 = all).") var topK = 40
     @Option(help: "Keep the smallest set of tokens with this total probability.") var topP: Float = 0.95
-    @Option(help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threads: ThreadOptions
     @Flag(help: "Print {\"prompt_tokens\", \"tokens\", \"text\", \"tokens_per_second\"} as JSON instead of streaming.") var json = false
 
     func run() throws {
         try reportingErrors {
             let llama = try LlamaModel(path: model)
-            llama.threads = max(1, threads)
+            llama.threads = threads.count
             let promptTokens = llama.tokenizer.encode(prompt, addSpecial: true)
             var sampler = Sampler(temperature: temp, topK: topK, topP: topP, seed: seed)
             if !json { FileHandle.standardOutput.write(Data(prompt.utf8)) }

@@ -11,19 +11,17 @@ struct KLDCommand: ParsableCommand {
 
     @Option(help: "The reference model (e.g. the F16 GGUF).") var base: String
     @Argument(help: "The model to judge (e.g. a quantized GGUF).") var model: String
-    @Option(name: .shortAndLong, help: "The text file.") var file: String
-    @Option(help: "Context length per chunk.") var ctx = 512
-    @Option(help: "Evaluate at most this many chunks (default: all).") var chunks: Int?
-    @Option(help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var text: EvaluationTextOptions
+    @OptionGroup var threads: ThreadOptions
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
         try reportingErrors {
             let reference = try LlamaModel(path: base), judged = try LlamaModel(path: model)
-            reference.threads = max(1, threads)
-            judged.threads = max(1, threads)
-            let text = try MappedFile.readText(path: file)
-            let result = try KLDivergence.evaluate(base: reference, model: judged, text: text, context: ctx, maxChunks: chunks) { i, n, kld in
+            reference.threads = threads.count
+            judged.threads = threads.count
+            let content = try MappedFile.readText(path: text.file)
+            let result = try KLDivergence.evaluate(base: reference, model: judged, text: content, context: text.ctx, maxChunks: text.chunks) { i, n, kld in
                 FileHandle.standardError.write(Data("[\(i)/\(n)] mean KLD \(String(format: "%.6f", kld))\(i == n ? "\n" : "\r")".utf8))
             }
             if json {

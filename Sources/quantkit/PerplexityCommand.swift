@@ -11,19 +11,17 @@ struct PerplexityCommand: ParsableCommand {
     )
 
     @Argument(help: "A GGUF model file (llama architecture).") var model: String
-    @Option(name: .shortAndLong, help: "The text file.") var file: String
-    @Option(help: "Context length per chunk.") var ctx = 512
-    @Option(help: "Evaluate at most this many chunks (default: all).") var chunks: Int?
-    @Option(help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var text: EvaluationTextOptions
+    @OptionGroup var threads: ThreadOptions
     @Flag(help: "Print the result, with per-chunk values, as JSON.") var json = false
 
     func run() throws {
         try reportingErrors {
             let llama = try LlamaModel(path: model)
-            llama.threads = max(1, threads)
-            let text = try MappedFile.readText(path: file)
+            llama.threads = threads.count
+            let content = try MappedFile.readText(path: text.file)
             let stderr = FileHandle.standardError
-            let result = try Perplexity.evaluate(model: llama, text: text, context: ctx, maxChunks: chunks) { chunk, total in
+            let result = try Perplexity.evaluate(model: llama, text: content, context: text.ctx, maxChunks: text.chunks) { chunk, total in
                 stderr.write(Data("[\(chunk.index)]\(String(format: "%.4f", chunk.runningPerplexity)),".utf8))
                 if chunk.index == total { stderr.write(Data("\n".utf8)) }
             }
@@ -33,7 +31,7 @@ struct PerplexityCommand: ParsableCommand {
                 print(String(decoding: try encoder.encode(result), as: UTF8.self))
             } else {
                 print(String(format: "Final estimate: PPL = %.4f +/- %.5f", result.perplexity, result.uncertainty))
-                print("\(result.chunks.count) chunks × \(ctx) tokens, \(result.scoredTokens) scored, "
+                print("\(result.chunks.count) chunks × \(text.ctx) tokens, \(result.scoredTokens) scored, "
                       + String(format: "%.1f s, %.0f tokens/s", result.seconds, result.tokensPerSecond))
             }
         }

@@ -18,7 +18,7 @@ public enum Q2_KCodec: BlockCodec {
                 for l in 0..<16 { weights[l] = abs(xb[16 * j + l]) }
                 levels.withUnsafeMutableBufferPointer { L in
                     scales[j] = KQuantSearch.asymmetric(16, nmax: 3, xb + 16 * j, weights: weights, L.baseAddress! + 16 * j,
-                                                        theMin: &mins[j], scratch: &scratch, rmin: -0.5, rdelta: 0.1, nstep: 15, useMad: true)
+                                                        theMin: &mins[j], scratch: &scratch, rmin: -0.5, rdelta: 0.1, nstep: 15, variant: .qkx2(useMad: true))
                 }
                 if scales[j] > maxScale { maxScale = scales[j] }
                 if mins[j] > maxMin { maxMin = mins[j] }
@@ -60,8 +60,8 @@ public enum Q2_KCodec: BlockCodec {
                 groupWeights[j] = 0
                 for l in 0..<16 { groupWeights[j] += weights[l] }
                 levels.withUnsafeMutableBufferPointer { L in
-                    scales[j] = KQuantSearch.asymmetricWeighted(16, nmax: 3, xb + 16 * j, weights: weights, L.baseAddress! + 16 * j,
-                                                                theMin: &mins[j], scratch: &scratch, rmin: -0.9, rdelta: 0.05, nstep: 36)
+                    scales[j] = KQuantSearch.asymmetric(16, nmax: 3, xb + 16 * j, weights: weights, L.baseAddress! + 16 * j,
+                                                                theMin: &mins[j], scratch: &scratch, rmin: -0.9, rdelta: 0.05, nstep: 36, variant: .qkx3)
                 }
             }
             let dm = KQuantSearch.positive(16, nmax: 15, scales, &scaleCodes, weights: groupWeights)

@@ -27,13 +27,7 @@ public enum Q4_0Codec: BlockCodec {
     /// σ² the mean square of the whole row.
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, importance: UnsafePointer<Float>,
                                    into blocks: UnsafeMutableRawPointer) {
-        let sigma2 = rowMeanSquare(x, count)
-        var weights = [Float](repeating: 0, count: 32)
-        var levels = [Int8](repeating: 0, count: 32)
-        for block in 0..<count / 32 {
-            let xb = x + block * 32, qw = importance + block * 32, out = blocks + block * 18
-            for j in 0..<32 { weights[j] = qw[j] * mulAdd(xb[j], xb[j], sigma2).squareRoot() }
-            let d = KQuantSearch.symmetric(32, nmax: 8, xb, &levels, weights: weights)
+        LegacyWeighted.symmetric(x, count: count, importance: importance, nmax: 8, blockBytes: 18, into: blocks) { d, levels, out in
             out.storeHalf(d, at: 0)
             for j in 0..<16 { out.storeByte(UInt8(levels[j]) | UInt8(levels[j + 16]) << 4, at: 2 + j) }
         }
@@ -50,12 +44,4 @@ public enum Q4_0Codec: BlockCodec {
             }
         }
     }
-}
-
-/// Σx²/n over a row, accumulated in order as the reference build does.
-@inline(__always)
-func rowMeanSquare(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-    var sum: Float = 0
-    for j in 0..<n { sum = mulAdd(x[j], x[j], sum) }
-    return sum / Float(n)
 }

@@ -64,7 +64,7 @@ enum KQuant32 {
                 for l in 0..<32 { weights[l] = av + abs(xs[l]) }
                 scales[j] = levels.withUnsafeMutableBufferPointer {
                     KQuantSearch.asymmetric(32, nmax: nmax, xs, weights: weights, $0.baseAddress! + 32 * j, theMin: &mins[j],
-                                            scratch: &scratch, rmin: rmin, rdelta: rdelta, nstep: nstep, useMad: false)
+                                            scratch: &scratch, rmin: rmin, rdelta: rdelta, nstep: nstep, variant: .qkx2(useMad: false))
                 }
                 if scales[j] > maxScale { maxScale = scales[j] }
                 if mins[j] > maxMin { maxMin = mins[j] }
@@ -101,8 +101,8 @@ enum KQuant32 {
                 for l in 0..<32 { sumw += weights[l] }
                 groupWeights[j] = sumw
                 scales[j] = levels.withUnsafeMutableBufferPointer {
-                    KQuantSearch.asymmetricWeighted(32, nmax: nmax, xs, weights: weights, $0.baseAddress! + 32 * j, theMin: &mins[j],
-                                                    scratch: &scratch, rmin: -0.9, rdelta: 0.05, nstep: 36)
+                    KQuantSearch.asymmetric(32, nmax: nmax, xs, weights: weights, $0.baseAddress! + 32 * j, theMin: &mins[j],
+                                                    scratch: &scratch, rmin: -0.9, rdelta: 0.05, nstep: 36, variant: .qkx3)
                 }
             }
             let dBlock = KQuantSearch.positive(8, nmax: 63, scales, &scaleCodes, weights: groupWeights)

@@ -24,15 +24,9 @@ public enum Q5_0Codec: BlockCodec {
     /// `quantize_row_q5_0_impl`: symmetric search with w = qw·√(σ² + x²).
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, importance: UnsafePointer<Float>,
                                    into blocks: UnsafeMutableRawPointer) {
-        let sigma2 = rowMeanSquare(x, count)
-        var weights = [Float](repeating: 0, count: 32)
-        var levels = [Int8](repeating: 0, count: 32)
-        for block in 0..<count / 32 {
-            let xb = x + block * 32, qw = importance + block * 32, out = blocks + block * 22
-            for j in 0..<32 { weights[j] = qw[j] * mulAdd(xb[j], xb[j], sigma2).squareRoot() }
-            let d = KQuantSearch.symmetric(32, nmax: 16, xb, &levels, weights: weights)
+        LegacyWeighted.symmetric(x, count: count, importance: importance, nmax: 16, blockBytes: 22, into: blocks) { d, levels, out in
             out.storeHalf(d, at: 0)
-            levels.withUnsafeBytes { pack5($0.baseAddress!.assumingMemoryBound(to: UInt8.self), into: out) }
+            UnsafeRawPointer(levels).withMemoryRebound(to: UInt8.self, capacity: 32) { pack5($0, into: out) }
         }
     }
 

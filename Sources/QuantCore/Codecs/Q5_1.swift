@@ -30,17 +30,9 @@ public enum Q5_1Codec: BlockCodec {
     /// `quantize_row_q5_1_impl`: asymmetric search (`make_qkx3_quants`, nmax 31).
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, importance: UnsafePointer<Float>,
                                    into blocks: UnsafeMutableRawPointer) {
-        let sigma2 = rowMeanSquare(x, count)
-        var weights = [Float](repeating: 0, count: 32)
-        var levels = [UInt8](repeating: 0, count: 32), scratch = [UInt8](repeating: 0, count: 32)
-        for block in 0..<count / 32 {
-            let xb = x + block * 32, qw = importance + block * 32, out = blocks + block * 24
-            for j in 0..<32 { weights[j] = qw[j] * mulAdd(xb[j], xb[j], sigma2).squareRoot() }
-            var theMin: Float = 0
-            let d = KQuantSearch.asymmetricWeighted(32, nmax: 31, xb, weights: weights, &levels, theMin: &theMin,
-                                                    scratch: &scratch, rmin: -0.9, rdelta: 0.05, nstep: 36)
+        LegacyWeighted.asymmetric(x, count: count, importance: importance, nmax: 31, blockBytes: 24, into: blocks) { d, m, levels, out in
             out.storeHalf(d, at: 0)
-            out.storeHalf(-theMin, at: 2)
+            out.storeHalf(m, at: 2)
             Q5_0Codec.pack5(levels, into: out, qhOffset: 4)
         }
     }
