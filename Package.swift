@@ -46,6 +46,8 @@ let package = Package(
                     path: "Tests/QuantFormatsTests"),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "QuantFormats"],
                     path: "Tests/QuantCoreTests"),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "QuantCore", "QuantFormats"],
+                    path: "Tests/InferenceTests"),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CZstd"],
                     path: "Tests/SystemLibraryTests"),
         // Oracle scripts under Tests/InteropTests/Scripts are run in place (found via #filePath).

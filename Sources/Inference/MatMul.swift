@@ -13,11 +13,12 @@ enum MatMul {
     /// Rows decoded per tile. For a batch: large enough that OpenBLAS packs the activations
     /// rarely (it repacks them on every call), within a few MB per worker. For one token (or a
     /// few): small enough to stay in L2, so the decoded tile is read back from cache, not memory.
-    static func tileRows(columns: Int, rows: Int, workers: Int, tokens: Int) -> Int {
+    /// At least four tiles per matrix so two to four cores share the work. The size never depends
+    /// on the thread count, so results are identical for any number of threads.
+    static func tileRows(columns: Int, rows: Int, tokens: Int) -> Int {
         let budget = tokens <= 4 ? 128 << 10 : 4 << 20
         let byMemory = max(8, budget / (4 * columns))
-        let bySplit = (rows + workers - 1) / workers
-        return max(1, min(byMemory, bySplit))
+        return max(1, min(byMemory, (rows + 3) / 4))
     }
     private static let configureBLAS: Void = { openblas_set_num_threads(1) }()
 
@@ -25,7 +26,7 @@ enum MatMul {
                          threads: Int = ProcessInfo.activeCores) {
         _ = configureBLAS
         let columns = w.columns, rows = w.rows
-        let tileRows = tileRows(columns: columns, rows: rows, workers: max(1, threads), tokens: tokens)
+        let tileRows = tileRows(columns: columns, rows: rows, tokens: tokens)
         let tiles = (rows + tileRows - 1) / tileRows
         let workers = max(1, min(threads, tiles))
         let task = UnsafeSendableBox((x, out))

@@ -1,0 +1,126 @@
+import Foundation
+@testable import Inference
+import QuantCore
+import QuantFormats
+import Testing
+
+@Suite struct LlamaModelTests {
+    @Test func configurationFromMetadata() throws {
+        let model = try LlamaModel(path: try TinyModel.write())
+        let c = model.configuration
+        #expect(c.embeddingLength == 64 && c.blockCount == 2 && c.headCount == 4 && c.headCountKV == 2)
+        #expect(c.headDimension == 16 && c.kvDimension == 32 && c.ropeDimensionCount == 16 && c.vocabularySize == 260)
+        #expect(model.weights.output.name == "token_embd.weight")  // tied
+    }
+
+    /// Incremental decoding through the KV cache gives the same logits as one batched pass.
+    @Test(arguments: [GGMLType.F32, .Q8_0])
+    func incrementalDecodingMatchesBatch(_ type: GGMLType) throws {
+        let model = try LlamaModel(path: try TinyModel.write(type: type))
+        let tokens: [Int32] = [5, 80, 101, 256, 7, 259, 33, 120, 3, 44]
+        let batch = try model.forward(tokens, state: try model.makeState(contextLength: 16), outputs: 0 ..< tokens.count)
+        let state = try model.makeState(contextLength: 16)
+        let vocabulary = model.configuration.vocabularySize
+        var worst: Float = 0
+        for (t, token) in tokens.enumerated() {
+            let step = try model.forward([token], state: state)
+            for v in 0..<vocabulary { worst = max(worst, abs(step[v] - batch[t * vocabulary + v])) }
+        }
+        #expect(worst < 1e-4, "incremental vs batch max |Δ| \(worst)")
+        #expect(batch.allSatisfy { $0.isFinite })
+    }
+
+    @Test func threadCountDoesNotChangeLogits() throws {
+        let path = try TinyModel.write()
+        let one = try LlamaModel(path: path), two = try LlamaModel(path: path)
+        one.threads = 1
+        two.threads = 2
+        let tokens: [Int32] = [10, 20, 30, 40]
+        let a = try one.forward(tokens, state: try one.makeState(contextLength: 8), outputs: 0..<4)
+        let b = try two.forward(tokens, state: try two.makeState(contextLength: 8), outputs: 0..<4)
+        #expect(a == b)  // tile sizes do not depend on the thread count: identical, not just close
+    }
+
+    @Test func unsupportedArchitectureListsSupported() throws {
+        let path = try TinyModel.write { metadata, _ in metadata["general.architecture"] = .string("mamba") }
+        #expect(throws: InferenceError.unsupportedArchitecture(found: "mamba", supported: ["llama"])) { _ = try LlamaModel(path: path) }
+        #expect(InferenceError.unsupportedArchitecture(found: "mamba", supported: ["llama"]).description.contains("supported: llama"))
+    }
+
+    @Test func missingTensorAndShapeMismatch() throws {
+        let missing = try TinyModel.write { _, tensors in tensors.removeAll { $0.name == "blk.1.ffn_up.weight" } }
+        #expect(throws: InferenceError.missingTensor("blk.1.ffn_up.weight")) { _ = try LlamaModel(path: missing) }
+        let wrong = try TinyModel.write { _, tensors in
+            if let i = tensors.firstIndex(where: { $0.name == "blk.0.attn_k.weight" }) { tensors[i].shape = [64, 64] }
+        }
+        #expect(throws: InferenceError.shapeMismatch(tensor: "blk.0.attn_k.weight", expected: [64, 32], found: [64, 64])) {
+            _ = try LlamaModel(path: wrong)
+        }
+    }
+
+    @Test func contextAndTextLimits() throws {
+        let model = try LlamaModel(path: try TinyModel.write())
+        #expect(throws: InferenceError.contextTooLarge(requested: 256, trained: 128)) { _ = try model.makeState(contextLength: 256) }
+        #expect(throws: InferenceError.textTooShort(tokens: 5, needed: 64)) {
+            _ = try Perplexity.evaluate(model: model, text: "hello", context: 32)
+        }
+        let state = try model.makeState(contextLength: 4)
+        #expect(throws: InferenceError.contextTooLarge(requested: 5, trained: 4)) { _ = try model.forward([1, 2, 3, 4, 5], state: state) }
+        #expect(throws: InferenceError.tokenOutOfRange(999, vocabulary: 260)) { _ = try model.forward([999], state: state) }
+    }
+
+    @Test func perplexityUsesLlamaCppWindows() throws {
+        let tokens = (0..<100).map { Int32($0) }
+        let windows = try Perplexity.chunks(tokens: tokens, context: 32, maxChunks: nil, bos: 1)
+        #expect(windows.count == 3)
+        #expect(windows[1].first == 1 && windows[1][1] == 33 && windows[2].last == 95)
+        #expect(try Perplexity.chunks(tokens: tokens, context: 32, maxChunks: 2, bos: nil).map(\.first) == [0, 32])
+        var accumulator = NLLAccumulator()
+        for lp in [-1.0, -2.0, -3.0] { accumulator.add(logProbability: lp) }
+        #expect(abs(accumulator.perplexity - exp(2.0)) < 1e-12)
+        // √((⟨nll²⟩ − ⟨nll⟩²)/(N − 1))·PPL = √((14/3 − 4)/2)·e²
+        #expect(abs(accumulator.uncertainty - ((14.0 / 3 - 4) / 2).squareRoot() * exp(2.0)) < 1e-12)
+    }
+
+    @Test func generationIsDeterministicAndStopsAtCount() throws {
+        let model = try LlamaModel(path: try TinyModel.write())
+        var greedy = Sampler(temperature: 0)
+        let a = try model.generate(prompt: [5, 6, 7], count: 8, sampler: &greedy)
+        var greedyAgain = Sampler(temperature: 0)
+        let b = try model.generate(prompt: [5, 6, 7], count: 8, sampler: &greedyAgain)
+        #expect(a == b)
+        var seeded1 = Sampler(temperature: 0.8, topK: 20, topP: 0.9, seed: 42), seeded2 = Sampler(temperature: 0.8, topK: 20, topP: 0.9, seed: 42)
+        let first = try model.generate(prompt: [5], count: 6, sampler: &seeded1)
+        let second = try model.generate(prompt: [5], count: 6, sampler: &seeded2)
+        #expect(first == second)
+        #expect(a.count <= 8)
+    }
+}
+
+@Suite struct TokenizerTests {
+    @Test func gpt2PreTokenizerSplitsLikeLlamaCpp() throws {
+        let pre = try PreTokenizer(name: "smollm")
+        func pieces(_ text: String) -> [String] {
+            let scalars = Array(text.unicodeScalars)
+            return pre.split(scalars).map { String(String.UnicodeScalarView(scalars[$0])) }
+        }
+        #expect(pieces("Hello world's 2021!!  ok\n\n") == ["Hello", " world", "'s", " ", "2", "0", "2", "1", "!!", " ", " ok", "\n\n"])
+        #expect(pieces("I'LL don't") == ["I", "'", "LL", " don", "'t"])  // contractions are lowercase only
+        #expect(throws: InferenceError.self) { _ = try PreTokenizer(name: "no-such-pre") }
+    }
+
+    @Test func bpeMergesAndRoundTrips() throws {
+        let model = try LlamaModel(path: try TinyModel.write())
+        let ids = model.tokenizer.encode("the the", addSpecial: false)
+        // Tokens 256… are th, the, Ġt, Ġthe. In " the", "t h" (rank 0) beats "Ġ t" (rank 2), so
+        // Ġt never forms and "Ġt he" cannot apply: Ġ + the, as llama.cpp's rank order gives.
+        #expect(ids == [257, 32, 257])
+        let text = "Grüße, the ünïcödé 🙂 test\n"
+        #expect(model.tokenizer.decode(model.tokenizer.encode(text, addSpecial: false)) == text)
+    }
+
+    @Test func unknownTokenizerModelIsAnError() throws {
+        let path = try TinyModel.write { metadata, _ in metadata[GGUFKey.Tokenizer.model] = .string("rwkv") }
+        #expect(throws: InferenceError.unsupportedTokenizer(model: "rwkv", supported: ["gpt2"])) { _ = try LlamaModel(path: path) }
+    }
+}
