@@ -38,7 +38,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/quantkit"),
         .executableTarget(name: "quantkit-bench", dependencies: [
-            "QuantFormats", "QuantCore",
+            "QuantFormats", "QuantCore", "Inference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/quantkit-bench"),
 

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Inference
+import QuantFormats
+
+/// Evaluation speed (512-token chunks with logits, as perplexity runs) and generation speed for
+/// QuantKit and, on the same files in the same run, llama.cpp through llama-cpp-python.
+struct InferenceBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "perplexity",
+        abstract: "Tokens/s evaluating 512-token chunks and generating, QuantKit vs llama.cpp, per model file."
+    )
+
+    @Argument(help: "GGUF model files.") var models: [String]
+    @Option(name: .shortAndLong, help: "Text to evaluate.") var file: String
+    @Option(help: "Chunks of 512 tokens.") var chunks = 4
+    @Option(help: "Tokens to generate (greedy).") var generate = 32
+    @Option(help: "Threads for both.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "Skip llama.cpp.") var noLlama = false
+
+    func run() throws {
+        let text = try MappedFile.readText(path: file)
+        print("model                         eval t/s (ours, llama.cpp)   generate t/s (ours, llama.cpp)   peak RSS")
+        for path in models {
+            let model = try LlamaModel(path: path)
+            model.threads = threads
+            let result = try Perplexity.evaluate(model: model, text: text, context: 512, maxChunks: chunks)
+            var sampler = Sampler(temperature: 0)
+            let prompt = Array(model.tokenizer.encode(text).prefix(16))
+            let start = Date()
+            let generated = try model.generate(prompt: prompt, count: generate, sampler: &sampler)
+            let generation = Double(generated.count) / Date().timeIntervalSince(start)
+            var theirs: (Double, Double)?
+            if !noLlama { theirs = llamaCpp(model: path) }
+            let name = (path as NSString).lastPathComponent.padding(toLength: 30, withPad: " ", startingAt: 0)
+            print(name + String(format: "%8.0f  %8@            %8.1f  %8@              %@", result.tokensPerSecond,
+                                (theirs.map { String(format: "%.0f", $0.0) } ?? "-") as NSString, generation,
+                                (theirs.map { String(format: "%.1f", $0.1) } ?? "-") as NSString,
+                                Measurement.megabytes(Measurement.peakRSS) as NSString))
+        }
+    }
+
+    private func llamaCpp(model: String) -> (Double, Double)? {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../scripts/bench/llama_eval_bench.py").standardized.path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, model, file, "\(chunks)", "\(generate)", "\(threads)"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let json = try? JSONDecoder().decode([String: Double].self, from: data),
+              let evaluation = json["eval_tokens_per_second"], let generation = json["generate_tokens_per_second"] else { return nil }
+        return (evaluation, generation)
+    }
+}
