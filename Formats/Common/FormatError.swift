@@ -85,6 +85,16 @@ public struct FormatError: Error, Equatable, CustomStringConvertible, Sendable {
         case tensorDataSizeMismatch(tensor: String, expected: UInt64, found: UInt64)
         case invalidTensorShape(tensor: String, message: String)
 
+        /// The case's name ("truncated", "badMagic"…): stable for scripts and tests.
+        public var caseName: String {
+            switch self {
+            case .notARegularFile: return "notARegularFile"
+            case .emptyKey: return "emptyKey"
+            case .headerNotAnObject: return "headerNotAnObject"
+            default: return Mirror(reflecting: self).children.first?.label ?? "\(self)"
+            }
+        }
+
         public var description: String {
             switch self {
             case let .cannotOpen(errno): return "cannot open (\(errnoText(errno)))"
