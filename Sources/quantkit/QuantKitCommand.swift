@@ -10,6 +10,14 @@ struct QuantKitCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [InspectCommand.self, TokenizeCommand.self, PerplexityCommand.self, GenerateCommand.self, KLDCommand.self, ConvertCommand.self]
     )
+
+    static func main() {
+        // Past a file-size limit (ulimit -f) the kernel would kill us with SIGXFSZ mid-write;
+        // ignoring it turns the failure into EFBIG, a clear error, and the atomic writer removes
+        // its partial file.
+        signal(SIGXFSZ, SIG_IGN)
+        main(nil)
+    }
 }
 
 /// Runs a command body, turning any error into one clear line on stderr and exit status 1.
