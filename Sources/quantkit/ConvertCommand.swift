@@ -20,6 +20,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Target type: \(TensorTypeChoice.fileType.keys.map(\.name).sorted().joined(separator: ", ")).") var type: String
     @Flag(help: "Allow converting tensors that are already quantized (compounds error).") var allowRequantize = false
     @Flag(help: "Fail instead of falling back when a tensor's rows do not fit the type.") var noFallback = false
+    @Flag(help: "Keep NaN/Inf weights (by default a tensor holding any is an error).") var allowNonfinite = false
     @Flag(help: "Print the per-tensor plan and totals without writing anything.") var dryRun = false
     @Flag(help: "No progress output.") var quiet = false
     @Flag(help: "Print the summary as JSON.") var json = false
@@ -36,6 +37,7 @@ struct ConvertCommand: ParsableCommand {
             var options = GGUFRequantizer.Options(target: target)
             options.allowRequantize = allowRequantize
             options.noFallback = noFallback
+            options.allowNonFinite = allowNonfinite
             options.threads = threads.count
             let converter = try GGUFRequantizer(source: try GGUFFile(path: input), options: options)
             let stderr = FileHandle.standardError

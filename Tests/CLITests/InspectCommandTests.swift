@@ -159,6 +159,23 @@ let sampleModelPath = (ProcessInfo.processInfo.environment["QUANTKIT_TESTDATA"] 
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["small.gguf"])
     }
 
+    @Test func nonFiniteWeightsAreReportedPerTensor() throws {
+        var metadata = GGUFMetadata()
+        metadata["general.architecture"] = .string("llama")
+        let writer = try GGUFWriter(metadata: metadata, tensors: [GGUFTensorDescriptor(name: "bad.weight", shape: [32, 2], type: .F32)])
+        let folder = try temporaryDirectory()
+        var values = [Float](repeating: 0.5, count: 64)
+        values[3] = .nan
+        values[40] = .infinity
+        try writer.write(to: folder + "/nan.gguf") { _, sink in try values.withUnsafeBytes { try sink.write($0) } }
+        let refused = try CLIRunner.run("convert", folder + "/nan.gguf", "-o", folder + "/o.gguf", "--type", "Q8_0")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("tensor 'bad.weight' has 2 NaN/Inf values (first at element 3)"))
+        #expect(!FileManager.default.fileExists(atPath: folder + "/o.gguf"))
+        let allowed = try CLIRunner.run("convert", folder + "/nan.gguf", "-o", folder + "/o.gguf", "--type", "F16", "--allow-nonfinite", "--quiet")
+        #expect(allowed.status == 0)
+    }
+
     @Test func refusesToRequantizeUnlessAllowedAndToOverwriteItsInput() throws {
         let input = try smallF32Model()
         let folder = (input as NSString).deletingLastPathComponent

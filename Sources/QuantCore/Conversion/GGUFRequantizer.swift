@@ -9,6 +9,8 @@ public struct GGUFRequantizer {
         public var target: GGMLType
         public var allowRequantize = false
         public var noFallback = false
+        /// Pass NaN/Inf weights through instead of refusing the tensor.
+        public var allowNonFinite = false
         public var threads = ProcessInfo.activeCores
         public init(target: GGMLType) { self.target = target }
     }
@@ -39,6 +41,7 @@ public struct GGUFRequantizer {
         case requantizeNotAllowed(tensor: String, type: String)
         case fallbackNotAllowed(tensor: String, rowLength: UInt64, type: String)
         case sameFile(String)
+        case nonFiniteValues(tensor: String, count: Int, first: Int)
 
         public var description: String {
             switch self {
@@ -47,6 +50,8 @@ public struct GGUFRequantizer {
             case let .fallbackNotAllowed(tensor, rowLength, type):
                 return "tensor '\(tensor)': row length \(rowLength) is not a multiple of \(type)'s block size (--no-fallback)"
             case let .sameFile(path): return "output '\(path)' is the input file"
+            case let .nonFiniteValues(tensor, count, first):
+                return "tensor '\(tensor)' has \(count) NaN/Inf values (first at element \(first)); pass --allow-nonfinite to keep them"
             }
         }
     }
@@ -111,6 +116,9 @@ public struct GGUFRequantizer {
                 var values = [Float](repeating: 0, count: Int(info.elementCount))
                 try values.withUnsafeMutableBufferPointer {
                     try decoder.dequantize(source.data(for: info), rowLength: rowLength, into: $0, tensor: info.name)
+                }
+                if !options.allowNonFinite, let first = values.firstIndex(where: { !$0.isFinite }) {
+                    throw ConversionError.nonFiniteValues(tensor: info.name, count: values.lazy.filter { !$0.isFinite }.count, first: first)
                 }
                 let encoder = try TensorCodec(type: planned.choice.type, tensor: info.name, threads: options.threads)
                 try sink.write(try encoder.quantize(values, rowLength: rowLength, tensor: info.name))
