@@ -34,6 +34,12 @@ public final class GGUFFile: @unchecked Sendable {
         _ = try GGUFHeaderParser.parse(bytes, file: file)
     }
 
+    /// The validated metadata of a GGUF image's header, ignoring its tensors (tools that need
+    /// only the vocabulary or hyper-parameters; the tokenizer fuzz target).
+    public static func metadata(in bytes: UnsafeRawBufferPointer, file: String = "<memory>") throws -> GGUFMetadata {
+        try GGUFHeaderParser.parse(bytes, file: file, metadataOnly: true).metadata
+    }
+
     public func tensor(named name: String) -> GGUFTensorInfo? { tensorIndex[name].map { tensors[$0] } }
 
     /// The tensor's bytes, a view into the mapping valid while this file object lives.

@@ -22,14 +22,14 @@ struct GGUFHeaderParser {
 
     private var cursor: ByteCursor
 
-    static func parse(_ bytes: UnsafeRawBufferPointer, file: String) throws -> Result {
+    static func parse(_ bytes: UnsafeRawBufferPointer, file: String, metadataOnly: Bool = false) throws -> Result {
         var parser = GGUFHeaderParser(cursor: ByteCursor(bytes, file: file))
-        return try parser.parse()
+        return try parser.parse(metadataOnly: metadataOnly)
     }
 
     private init(cursor: ByteCursor) { self.cursor = cursor }
 
-    private mutating func parse() throws -> Result {
+    private mutating func parse(metadataOnly: Bool) throws -> Result {
         try cursor.require(4, for: "magic")
         let magicBytes = Array(try cursor.readBytes(4, "magic"))
         guard magicBytes == Self.magic else { throw FormatError(file: cursor.file, offset: 0, .badMagic(found: magicBytes)) }
@@ -58,6 +58,9 @@ struct GGUFHeaderParser {
         }
 
         let alignment = try Self.alignment(in: metadata, file: cursor.file)
+        if metadataOnly {
+            return Result(version: version, metadata: metadata, tensors: [], alignment: alignment, dataOffset: 0)
+        }
 
         var tensors: [GGUFTensorInfo] = []
         tensors.reserveCapacity(Int(tensorCount))
