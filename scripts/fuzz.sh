@@ -19,12 +19,14 @@ case "$target" in
              seeds="Tests/QuantFormatsTests/Fixtures/malformed/*.gguf" ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
-# One module: the entry points import the module by the names the sources use.
-mkdir -p "$work/build"
-module_sources=$(echo $sources | tr ' ' '\n' | grep -v scripts/fuzz/)
-entry=$(echo $sources | tr ' ' '\n' | grep scripts/fuzz/)
-sed -e 's/^import QuantFormats$//' -e 's/^import Inference$//' "$entry" > "$work/build/Entry.swift"
-swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name FuzzTarget $module_sources "$work/build/Entry.swift" -o "$work/fuzzer"
+# Everything is compiled as one module, so imports of the project's own modules are dropped.
+rm -rf "$work/build" && mkdir -p "$work/build"
+i=0
+for source in $sources; do
+  i=$((i + 1))
+  sed -e '/^import QuantFormats$/d' -e '/^import QuantCore$/d' -e '/^import Inference$/d' "$source" > "$work/build/$i-$(basename "$source")"
+done
+swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name FuzzTarget "$work"/build/*.swift -o "$work/fuzzer"
 # Seeds: a valid sample header if present, plus the malformed corpus.
 for seed in $seeds; do cp "$seed" "$work/corpus/" 2>/dev/null || true; done
 sample=${QUANTKIT_TESTDATA:-$HOME/.cache/quantkit-testdata}/SmolLM2-135M-Instruct.Q4_1.gguf
