@@ -14,6 +14,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // YAML for `convert --rules`.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libopenblas-dev, libzstd-dev).
@@ -36,6 +38,7 @@ let package = Package(
         .executableTarget(name: "quantkit", dependencies: [
             "QuantFormats", "QuantCore", "Inference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
         ], path: "Sources/quantkit"),
         .executableTarget(name: "quantkit-bench", dependencies: [
             "QuantFormats", "QuantCore", "Inference",

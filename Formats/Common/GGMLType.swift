@@ -43,6 +43,9 @@ public struct GGMLTypeTraits: Sendable, Equatable {
     /// Ids whose slot is kept so that old files give a precise error instead of "unknown type".
     public let isRetired: Bool
 
+    /// Block-quantized (ggml_is_quantized): everything but the plain scalar types.
+    public var isQuantized: Bool { blockSize > 1 }
+
     /// Bits per weight of the encoding.
     public var bitsPerWeight: Double { Double(bytesPerBlock * 8) / Double(blockSize) }
 

@@ -51,11 +51,19 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     /// Tells the kernel a range will be read sequentially soon (conversion streams tensors).
-    public func adviseSequential(offset: Int, count: Int) {
+    public func adviseSequential(offset: Int, count: Int) { advise(offset: offset, count: count, MADV_WILLNEED) }
+
+    /// Tells the kernel a range is done with: its pages leave this process's resident set (they
+    /// stay in the page cache and fault back in if read again), so streaming a model through
+    /// memory does not grow RSS to the model's size.
+    public func adviseDone(offset: Int, count: Int) { advise(offset: offset, count: count, MADV_DONTNEED) }
+
+    private func advise(offset: Int, count: Int, _ advice: Int32) {
         guard let base = bytes.baseAddress, count > 0 else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = offset / page * page
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), count + (offset - start), MADV_WILLNEED)
+        let end = min(bytes.count, offset + count)
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, advice)
     }
 
     deinit {

@@ -68,4 +68,9 @@ public final class GGUFFile: @unchecked Sendable {
     public func prefetch(_ tensor: GGUFTensorInfo) {
         storage.adviseSequential(offset: Int(dataOffset + tensor.offset), count: Int(tensor.byteCount))
     }
+
+    /// Drops the tensor's pages from the resident set (see `MappedFile.adviseDone`).
+    public func release(_ tensor: GGUFTensorInfo) {
+        storage.adviseDone(offset: Int(dataOffset + tensor.offset), count: Int(tensor.byteCount))
+    }
 }

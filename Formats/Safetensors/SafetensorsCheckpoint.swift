@@ -67,6 +67,9 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
 
     public func data(for entry: Entry) -> UnsafeRawBufferPointer { shards[entry.shard].data(for: entry.info) }
 
+    public func prefetch(_ entry: Entry) { shards[entry.shard].prefetch(entry.info) }
+    public func release(_ entry: Entry) { shards[entry.shard].release(entry.info) }
+
     public func data(named name: String) throws -> UnsafeRawBufferPointer {
         guard let entry = entry(named: name) else { throw FormatError(file: path, .tensorNotFound(name)) }
         return data(for: entry)

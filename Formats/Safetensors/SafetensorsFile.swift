@@ -24,6 +24,16 @@ public final class SafetensorsFile: @unchecked Sendable {
         return UnsafeRawBufferPointer(rebasing: storage.bytes[start ..< start + Int(tensor.byteCount)])
     }
 
+    /// Asks the kernel to read the tensor's pages ahead (conversion visits tensors in turn).
+    public func prefetch(_ tensor: SafetensorsTensorInfo) {
+        storage.adviseSequential(offset: Int(header.dataOffset + tensor.offset), count: Int(tensor.byteCount))
+    }
+
+    /// Drops the tensor's pages from the resident set (see `MappedFile.adviseDone`).
+    public func release(_ tensor: SafetensorsTensorInfo) {
+        storage.adviseDone(offset: Int(header.dataOffset + tensor.offset), count: Int(tensor.byteCount))
+    }
+
     public func data(named name: String) throws -> UnsafeRawBufferPointer {
         guard let info = tensor(named: name) else { throw FormatError(file: path, .tensorNotFound(name)) }
         return data(for: info)

@@ -6,75 +6,149 @@ import QuantFormats
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert a GGUF model to one ggml type (every 2-D tensor; norms stay F32).",
+        abstract: "Convert a GGUF or a Hugging Face llama checkpoint to a (quantized) GGUF.",
         discussion: """
-        Tensors whose rows are not whole blocks of the type fall back as llama-quantize does \
-        (Q4_K→Q5_0, Q5_K→Q5_1, Q6_K→Q8_0, Q2_K/Q3_K/IQ4_XS→IQ4_NL, then F16) and are listed in the summary. \
-        Writes atomically: the output appears complete or not at all. Mix presets (Q4_K_M…) and \
-        Hugging Face inputs are not implemented yet.
+        --type takes llama-quantize's names: \(QuantizationPreset.all.map(\.name).joined(separator: ", ")) \
+        (Q3_K, Q4_K and Q5_K mean the _M mixes, as in llama-quantize). Unless --pure, the mix rules of \
+        llama.cpp give sensitive tensors more bits (output and tied embeddings Q6_K, some attn_v and \
+        ffn_down Q5_K/Q6_K). Tensors whose rows are not whole blocks fall back as llama-quantize does and \
+        are listed in the summary. A Hugging Face folder (config.json, safetensors, tokenizer.json) keeps \
+        its stored precision when --type is omitted. Writes atomically: the output appears complete or \
+        not at all.
         """
     )
 
-    @Argument(help: "The input GGUF.") var input: String
+    @Argument(help: "The input: a GGUF file or a Hugging Face checkpoint folder.") var input: String
     @Option(name: .shortAndLong, help: "The output GGUF.") var output: String?
-    @Option(help: "Target type: \(TensorTypeChoice.fileType.keys.map(\.name).sorted().joined(separator: ", ")).") var type: String
+    @Option(help: "Target type or mix preset (default for Hugging Face input: the stored precision).") var type: String?
+    @Flag(help: "Every quantizable tensor gets the --type's tensor type (no mix rules).") var pure = false
+    @Option(name: .customLong("tensor-type"), help: "REGEX=TYPE: tensors whose name matches get TYPE (repeatable; first match wins).")
+    var tensorTypes: [String] = []
+    @Option(help: "A YAML file of {pattern, type} rules, checked after --tensor-type.") var rules: String?
+    @Option(help: "Type of output.weight.") var outputTensorType: String?
+    @Option(help: "Type of token_embd.weight.") var tokenEmbeddingType: String?
     @Flag(help: "Allow converting tensors that are already quantized (compounds error).") var allowRequantize = false
     @Flag(help: "Fail instead of falling back when a tensor's rows do not fit the type.") var noFallback = false
     @Flag(help: "Keep NaN/Inf weights (by default a tensor holding any is an error).") var allowNonfinite = false
     @Flag(help: "Print the per-tensor plan and totals without writing anything.") var dryRun = false
     @Flag(help: "No progress output.") var quiet = false
-    @Flag(help: "Print the summary as JSON.") var json = false
+    @Flag(help: "Print the summary (and, with --dry-run, the plan) as JSON.") var json = false
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
         try reportingErrors {
-            guard let target = GGMLType(name: type), TensorTypeChoice.fileType[target] != nil else {
-                throw ValidationError("unknown type '\(type)' (supported: \(TensorTypeChoice.fileType.keys.map(\.name).sorted().joined(separator: ", ")))")
-            }
-            guard try ModelFileKind.detect(path: input) == .gguf else {
-                throw ValidationError("'\(input)' is not a GGUF file; converting Hugging Face checkpoints is not implemented yet")
-            }
-            var options = GGUFRequantizer.Options(target: target)
+            let source = try Self.openSource(input)
+            let preset = try resolvePreset(source: source)
+            var options = ModelConverter.Options(preset: preset)
+            options.planning.pure = pure
+            options.planning.outputType = try outputTensorType.map { try Self.tensorType($0, option: "--output-tensor-type") }
+            options.planning.tokenEmbeddingType = try tokenEmbeddingType.map { try Self.tensorType($0, option: "--token-embedding-type") }
+            options.planning.overrides = try tensorTypes.map(TensorTypeRules.parse(argument:)) + (rules.map(TensorTypeRules.load(file:)) ?? [])
             options.allowRequantize = allowRequantize
             options.noFallback = noFallback
             options.allowNonFinite = allowNonfinite
             options.threads = threads.count
-            let converter = try GGUFRequantizer(source: try GGUFFile(path: input), options: options)
-            let stderr = FileHandle.standardError
-            if allowRequantize, converter.plan.contains(where: { !TensorTypeChoice.floatTypes.contains($0.sourceType) && $0.shape.count >= 2 }) {
-                stderr.write(Data("warning: requantizing already-quantized tensors compounds their error\n".utf8))
+            let converter = try ModelConverter(source: source, options: options)
+            if converter.requantizes {
+                FileHandle.standardError.write(Data("warning: requantizing already-quantized tensors compounds their error\n".utf8))
             }
             if dryRun {
-                for tensor in converter.plan {
-                    let fallback = tensor.choice.fellBackFrom.map { " (fallback from \($0.name))" } ?? ""
-                    print("\(tensor.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(tensor.sourceType.name) → \(tensor.choice.type.name)\(fallback)  \(tensor.bytes) bytes")
-                }
-                try printSummary(converter.plannedSummary, written: nil)
+                try printPlan(converter)
                 return
             }
             guard let output else { throw ValidationError("give the output with -o (or use --dry-run)") }
-            let interactive = isatty(STDERR_FILENO) != 0
-            let summary = try converter.write(to: output) { i, n, tensor in
-                guard !quiet else { return }
-                let line = "[\(i)/\(n)] \(tensor.name) \(tensor.sourceType.name) → \(tensor.choice.type.name)"
-                stderr.write(Data((interactive ? "\r\u{1B}[K" + line : line + "\n").utf8))
+            let progress = ProgressReporter(total: converter.plan.count, totalBytes: converter.plannedSummary.tensorBytes, quiet: quiet)
+            let summary = try converter.write(to: output) { done, tensor in
+                progress.step(done, bytes: tensor.bytes, label: "\(tensor.name) \(tensor.sourceType.name)→\(tensor.type.name)")
             }
-            if !quiet && interactive { stderr.write(Data("\n".utf8)) }
             try printSummary(summary, written: output)
         }
     }
 
-    private func printSummary(_ summary: GGUFRequantizer.Summary, written: String?) throws {
+    /// A GGUF file, or a Hugging Face folder (or a file inside one).
+    static func openSource(_ path: String) throws -> any ConversionSource {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw FormatError(file: path, .cannotOpen(errno: ENOENT))
+        }
+        if isDirectory.boolValue { return try HuggingFaceSource(folder: path) }
+        if try ModelFileKind.detect(path: path) == .gguf { return GGUFSource(file: try GGUFFile(path: path)) }
+        let folder = (path as NSString).deletingLastPathComponent
+        return try HuggingFaceSource(folder: folder.isEmpty ? "." : folder)
+    }
+
+    private func resolvePreset(source: any ConversionSource) throws -> QuantizationPreset {
+        if let type {
+            guard let preset = QuantizationPreset.named(type) else {
+                throw ValidationError("unknown type '\(type)' (supported: \(QuantizationPreset.all.map(\.name).joined(separator: ", ")); aliases Q3_K, Q4_K, Q5_K)")
+            }
+            return preset
+        }
+        guard source is HuggingFaceSource else { throw ValidationError("give the target with --type (e.g. Q4_K_M, Q8_0)") }
+        // Keep the stored precision: the type most 2-D weights have.
+        let stored = Dictionary(grouping: source.tensors.filter { $0.shape.count >= 2 }, by: \.type).max { $0.value.count < $1.value.count }?.key ?? .F32
+        return QuantizationPreset.named(stored.name) ?? QuantizationPreset.named("F32")!
+    }
+
+    private static func tensorType(_ name: String, option: String) throws -> GGMLType {
+        guard let type = GGMLType(name: name), CodecRegistry.codec(for: type) != nil else {
+            throw ValidationError("\(option): unknown tensor type '\(name)' (supported: \(CodecRegistry.supportedTypes.map(\.name).joined(separator: ", ")))")
+        }
+        return type
+    }
+
+    private struct PlanReport: Encodable {
+        struct Row: Encodable {
+            let name: String
+            let shape: [UInt64]
+            let source_type: String
+            let type: String
+            let reason: String
+            let fallback_from: String?
+            let bytes: UInt64
+        }
+        let plan: [Row]
+        let summary: ConversionSummary
+    }
+
+    private func printPlan(_ converter: ModelConverter) throws {
+        let summary = converter.plannedSummary
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            let rows = converter.plan.map {
+                PlanReport.Row(name: $0.name, shape: $0.shape, source_type: $0.sourceType.name, type: $0.type.name,
+                               reason: $0.decision.reason.rawValue, fallback_from: $0.decision.fellBackFrom?.name, bytes: $0.bytes)
+            }
+            try printJSON(PlanReport(plan: rows, summary: summary))
+            return
+        }
+        let width = max(28, converter.plan.map(\.name.count).max() ?? 0)
+        for tensor in converter.plan {
+            let fallback = tensor.decision.fellBackFrom.map { ", fallback from \($0.name)" } ?? ""
+            let shape = tensor.shape.map(String.init).joined(separator: "×")
+            print("\(tensor.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(shape.padding(toLength: 12, withPad: " ", startingAt: 0)) "
+                  + "\(tensor.sourceType.name.padding(toLength: 6, withPad: " ", startingAt: 0)) → \(tensor.type.name.padding(toLength: 6, withPad: " ", startingAt: 0)) "
+                  + String(format: "%10.2f MB", Double(tensor.bytes) / 1e6) + "  (\(tensor.decision.reason.rawValue)\(fallback))")
+        }
+        try printSummary(summary, written: nil)
+    }
+
+    private func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    private func printSummary(_ summary: ConversionSummary, written: String?) throws {
+        if json {
+            if written != nil || !dryRun { try printJSON(summary) }
             return
         }
         let types = summary.typeCounts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
-        print("\(written.map { "wrote \($0)" } ?? "plan"): \(summary.tensors) tensors (\(types)), "
+        print("\(written.map { "wrote \($0)" } ?? "plan") (\(summary.preset)): \(summary.tensors) tensors (\(types)), "
               + String(format: "%.1f MB, %.2f bits/weight", Double(summary.fileBytes) / 1e6, summary.bitsPerWeight)
               + (written != nil ? String(format: ", %.1f s", summary.seconds) : ""))
-        if !summary.fallbacks.isEmpty { print("fallbacks: \(summary.fallbacks.count) tensors (\(Set(summary.fallbacks.values).sorted().joined(separator: ", ")))") }
+        if !summary.fallbacks.isEmpty {
+            print("fallbacks: \(summary.fallbacks.count) tensors (\(Set(summary.fallbacks.values).sorted().joined(separator: ", ")))")
+        }
     }
 }

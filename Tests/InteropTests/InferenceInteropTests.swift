@@ -90,6 +90,7 @@ struct InferenceInteropTests {
 enum LlamaOracle {
     static var cache: String { ProcessInfo.processInfo.environment["QUANTKIT_TESTDATA"] ?? (NSHomeDirectory() + "/.cache/quantkit-testdata") }
     static var testBed: String { cache + "/testbed/smollm2-135m-f16.gguf" }
+    static var testBedHF: String { cache + "/testbed/smollm2-135m-hf" }
     static let available: Bool = (try? PythonOracle.run(["-c", "import llama_cpp"])) != nil && FileManager.default.fileExists(atPath: testBed)
     static let shouldRun = available || ProcessInfo.processInfo.environment["CI"] != nil
 

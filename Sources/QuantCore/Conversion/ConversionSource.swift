@@ -1,0 +1,56 @@
+import QuantFormats
+
+/// One tensor of a model being converted, already named and shaped as GGUF wants it
+/// (`shape` is ggml's ne[], fastest dimension first).
+public struct SourceTensor: Sendable, Equatable {
+    public let name: String
+    public let shape: [UInt64]
+    /// The ggml layout `ConversionSource.withData` hands out.
+    public let type: GGMLType
+
+    public init(name: String, shape: [UInt64], type: GGMLType) {
+        self.name = name
+        self.shape = shape
+        self.type = type
+    }
+
+    public var elementCount: UInt64 { shape.reduce(1, *) }
+    public var rowLength: UInt64 { shape.first ?? 1 }
+    public var rowCount: UInt64 { shape.dropFirst().reduce(1, *) }
+}
+
+/// A model the converter reads: a GGUF file, or a Hugging Face checkpoint mapped to GGUF names,
+/// layouts and metadata. Tensors are fetched one at a time so a conversion never holds the model.
+public protocol ConversionSource: Sendable {
+    /// The file or folder, for messages.
+    var path: String { get }
+    /// The metadata the output starts from (hyper-parameters, tokenizer, provenance).
+    var metadata: GGUFMetadata { get }
+    var tensors: [SourceTensor] { get }
+    /// Calls `body` with tensor `index`'s bytes in its `type` layout. The buffer is valid only
+    /// inside `body` (it may be a memory map or a temporary the source built).
+    func withData<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
+    /// Hints that tensor `index` is next, so its pages can be read ahead.
+    func prefetch(_ index: Int)
+    /// Tensor `index` is converted: its pages may leave the resident set.
+    func release(_ index: Int)
+}
+
+/// A GGUF file as a conversion source: tensors and metadata as stored.
+public struct GGUFSource: ConversionSource {
+    public let file: GGUFFile
+    public let tensors: [SourceTensor]
+
+    public init(file: GGUFFile) {
+        self.file = file
+        tensors = file.tensors.map { SourceTensor(name: $0.name, shape: $0.shape, type: $0.type) }
+    }
+
+    public var path: String { file.path }
+    public var metadata: GGUFMetadata { file.metadata }
+    public func withData<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try body(file.data(for: file.tensors[index]))
+    }
+    public func prefetch(_ index: Int) { file.prefetch(file.tensors[index]) }
+    public func release(_ index: Int) { file.release(file.tensors[index]) }
+}

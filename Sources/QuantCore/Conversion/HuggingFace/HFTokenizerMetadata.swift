@@ -1,0 +1,138 @@
+import Foundation
+import QuantFormats
+
+/// `tokenizer.json` (+ `tokenizer_config.json`) of a byte-level BPE tokenizer → the
+/// `tokenizer.ggml.*` keys, as convert_hf_to_gguf.py's `_set_vocab_gpt2` and gguf-py's
+/// `SpecialVocab` write them.
+struct HFTokenizerMetadata {
+    /// llama.cpp token types (`llama_token_type`).
+    enum TokenType: Int32 { case normal = 1, unused = 5, control = 3, userDefined = 4 }
+
+    /// Pre-tokenizer structures → llama.cpp `tokenizer.ggml.pre` names. llama.cpp identifies a
+    /// pre-tokenizer by hashing the HF tokenizer's output on a test string, which needs the
+    /// `tokenizers` library; the structure of `pre_tokenizer` names the same behaviour.
+    static let preTokenizers: [(fingerprint: String, name: String)] = [
+        ("ByteLevel(regex)", "gpt-2"),
+        ("Sequence[Digits(individual),ByteLevel(regex)]", "smollm"),
+        ("Sequence[Split(llama3),ByteLevel]", "llama-bpe"),
+    ]
+    static let llama3SplitPattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
+    let entries: [GGUFKeyValue]
+
+    init(folder: String, config: HFLlamaConfig) throws {
+        let tokenizerPath = folder + "/tokenizer.json"
+        let tokenizer = try HFJSONFile(path: tokenizerPath)
+        let tokenizerConfigPath = folder + "/tokenizer_config.json"
+        let tokenizerConfig = FileManager.default.fileExists(atPath: tokenizerConfigPath) ? try HFJSONFile(path: tokenizerConfigPath) : nil
+        func unsupported(_ message: String) -> HFCheckpointError { HFCheckpointError(file: tokenizerPath, .unsupportedTokenizer(message)) }
+
+        guard let model = tokenizer.value("model"), model["type"]?.string == "BPE",
+              let vocab = model["vocab"]?.members, let mergeList = model["merges"]?.array else {
+            throw unsupported("only byte-level BPE tokenizer.json files are converted (model.type must be \"BPE\" with vocab and merges)")
+        }
+        let fingerprint = Self.fingerprint(tokenizer.value("pre_tokenizer"))
+        guard let pre = Self.preTokenizers.first(where: { $0.fingerprint == fingerprint })?.name else {
+            throw unsupported("pre-tokenizer \(fingerprint) is not a known byte-level one (known: \(Self.preTokenizers.map(\.fingerprint).joined(separator: "; ")))")
+        }
+
+        // Vocabulary by id: the BPE vocab, then added tokens (which may extend it).
+        var byID: [Int: (text: String, type: TokenType)] = [:]
+        for (text, id) in vocab {
+            guard let id = id.int64.flatMap({ Int(exactly: $0) }), id >= 0 else { throw unsupported("vocab entry '\(text)' has no valid id") }
+            byID[id] = (text, .normal)
+        }
+        var idOfContent: [String: Int] = [:]
+        for token in tokenizer.value("added_tokens")?.array ?? [] {
+            guard let id = token["id"]?.int64.flatMap({ Int(exactly: $0) }), let content = token["content"]?.string else {
+                throw unsupported("added token without id or content")
+            }
+            let special = token["special"]?.bool ?? false
+            byID[id] = (content, special || Self.looksSpecial(content) ? .control : .userDefined)
+            idOfContent[content] = id
+        }
+        let vocabularySize = max(config.vocabularySize, (byID.keys.max() ?? -1) + 1)
+        guard byID.keys.max().map({ $0 < config.vocabularySize }) ?? true else {
+            throw unsupported("token id \(byID.keys.max()!) is outside config.json's vocab_size \(config.vocabularySize)")
+        }
+        var texts: [String] = [], types: [Int32] = []
+        for id in 0..<vocabularySize {
+            let token = byID[id] ?? ("[PAD\(id)]", .unused)
+            texts.append(token.text)
+            types.append(token.type.rawValue)
+            if idOfContent[token.text] == nil { idOfContent[token.text] = id }
+        }
+        let merges = try mergeList.map { merge -> String in
+            if let text = merge.string { return text }
+            if let pair = merge.array, pair.count == 2, let a = pair[0].string, let b = pair[1].string { return a + " " + b }
+            throw unsupported("a merge is neither \"a b\" nor [\"a\", \"b\"]")
+        }
+
+        var entries: [GGUFKeyValue] = []
+        if let addPrefix = try tokenizerConfig?.bool("add_prefix_space") {
+            entries.append(.init("tokenizer.ggml.add_space_prefix", .bool(addPrefix)))
+        }
+        entries += [
+            .init(GGUFKey.Tokenizer.model, .string("gpt2")),
+            .init(GGUFKey.Tokenizer.pre, .string(pre)),
+            .init(GGUFKey.Tokenizer.tokens, .array(.string(texts))),
+            .init(GGUFKey.Tokenizer.tokenTypes, .array(.int32(types))),
+            .init(GGUFKey.Tokenizer.merges, .array(.string(merges))),
+        ]
+        // Special tokens: tokenizer_config.json names them by content; config.json ids fill gaps.
+        let fallbackIDs = ["bos": config.bosTokenID, "eos": config.eosTokenID]
+        for kind in ["bos", "eos", "unk", "sep", "pad", "cls", "mask"] {
+            let content = tokenizerConfig?.value("\(kind)_token").flatMap { $0.string ?? $0["content"]?.string }
+            guard let id = content.flatMap({ idOfContent[$0] }) ?? fallbackIDs[kind] ?? nil else { continue }
+            let key = kind == "unk" ? "unknown" : kind == "pad" ? "padding" : kind == "sep" ? "seperator" : kind
+            entries.append(.init("tokenizer.ggml.\(key)_token_id", .uint32(UInt32(id))))
+        }
+        for kind in ["bos", "eos"] {
+            if let flag = try tokenizerConfig?.bool("add_\(kind)_token") {
+                entries.append(.init("tokenizer.ggml.add_\(kind)_token", .bool(flag)))
+            }
+        }
+        if let template = try Self.chatTemplate(folder: folder, tokenizerConfig: tokenizerConfig) {
+            entries.append(.init(GGUFKey.Tokenizer.chatTemplate, .string(template)))
+        }
+        self.entries = entries
+    }
+
+    /// gguf-py's `does_token_look_special`.
+    static func looksSpecial(_ text: String) -> Bool {
+        ["<pad>", "<mask>", "<2mass>", "[@BOS@]"].contains(text)
+            || (text.hasPrefix("<|") && text.hasSuffix("|>"))
+            || (text.hasPrefix("<｜") && text.hasSuffix("｜>"))
+            || (text.hasPrefix("<start_of_") && text.hasSuffix(">"))
+    }
+
+    /// A short structural description of `pre_tokenizer`.
+    static func fingerprint(_ pre: JSONValue?) -> String {
+        guard let pre, let type = pre["type"]?.string else { return "none" }
+        switch type {
+        case "Sequence":
+            return "Sequence[" + (pre["pretokenizers"]?.array ?? []).map { fingerprint($0) }.joined(separator: ",") + "]"
+        case "ByteLevel":
+            return pre["use_regex"]?.bool ?? true ? "ByteLevel(regex)" : "ByteLevel"
+        case "Digits":
+            return pre["individual_digits"]?.bool == true ? "Digits(individual)" : "Digits"
+        case "Split":
+            let pattern = pre["pattern"]?["Regex"]?.string ?? pre["pattern"]?["String"]?.string ?? ""
+            return pattern == llama3SplitPattern ? "Split(llama3)" : "Split(\(pattern))"
+        default:
+            return type
+        }
+    }
+
+    /// `chat_template` of tokenizer_config.json (a string, or named templates of which "default"
+    /// is used), else a `chat_template.jinja` file.
+    static func chatTemplate(folder: String, tokenizerConfig: HFJSONFile?) throws -> String? {
+        if let value = tokenizerConfig?.value("chat_template") {
+            if let text = value.string { return text }
+            for entry in value.array ?? [] where entry["name"]?.string == "default" { return entry["template"]?.string }
+        }
+        let jinja = folder + "/chat_template.jinja"
+        guard FileManager.default.fileExists(atPath: jinja) else { return nil }
+        return try MappedFile.readText(path: jinja)
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import QuantFormats
+
+/// Converts a model (GGUF or Hugging Face checkpoint) to a GGUF of a preset's types, one tensor at
+/// a time: each tensor is decoded to f32 (the only full-size working set), encoded by
+/// `TensorCodec` on all cores, and streamed into an atomic writer, so peak memory is one tensor,
+/// not the model, and a failure leaves no output.
+public struct ModelConverter {
+    public struct Options: Sendable {
+        public var planning: TensorTypePlanner.Options
+        public var allowRequantize = false
+        public var noFallback = false
+        /// Pass NaN/Inf weights through instead of refusing the tensor.
+        public var allowNonFinite = false
+        public var threads = ProcessInfo.activeCores
+        /// Per-column importance (mean x²) by GGUF tensor name: llama.cpp's imatrix semantics.
+        public var importance: [String: [Float]] = [:]
+        /// Extra metadata written after the source's (provenance of importance data, …).
+        public var extraMetadata: [GGUFKeyValue] = []
+        public init(preset: QuantizationPreset) { planning = .init(preset: preset) }
+    }
+
+    public struct PlannedTensor: Sendable {
+        public let name: String
+        public let shape: [UInt64]
+        public let sourceType: GGMLType
+        public let decision: TensorTypePlanner.Decision
+        public let bytes: UInt64
+        public var type: GGMLType { decision.type }
+    }
+
+    public enum ConversionError: Error, Equatable, CustomStringConvertible {
+        case requantizeNotAllowed(tensor: String, from: String, to: String)
+        case fallbackNotAllowed(tensor: String, rowLength: UInt64, type: String)
+        case sameFile(String)
+        case nonFiniteValues(tensor: String, count: Int, first: Int)
+        case importanceLength(tensor: String, expected: Int, found: Int)
+        case notALlamaModel(path: String, architecture: String)
+
+        public var description: String {
+            switch self {
+            case let .requantizeNotAllowed(tensor, from, to):
+                return "tensor '\(tensor)' is already quantized (\(from)); converting it to \(to) compounds error — pass --allow-requantize to do it anyway"
+            case let .fallbackNotAllowed(tensor, rowLength, type):
+                return "tensor '\(tensor)': row length \(rowLength) is not a multiple of \(type)'s block size (--no-fallback)"
+            case let .sameFile(path): return "output '\(path)' is the input file"
+            case let .nonFiniteValues(tensor, count, first):
+                return "tensor '\(tensor)' has \(count) NaN/Inf values (first at element \(first)); pass --allow-nonfinite to keep them"
+            case let .importanceLength(tensor, expected, found):
+                return "importance data for '\(tensor)' has \(found) values, the tensor's rows have \(expected)"
+            case let .notALlamaModel(path, architecture):
+                return "\(path): architecture '\(architecture)' is not supported (supported: llama)"
+            }
+        }
+    }
+
+    public let source: any ConversionSource
+    public let options: Options
+    public let plan: [PlannedTensor]
+    public let writer: GGUFWriter
+
+    public init(source: any ConversionSource, options: Options) throws {
+        self.source = source
+        self.options = options
+        let metadata = source.metadata
+        let architecture = metadata.architecture ?? "(none)"
+        guard architecture == HFLlamaConfig.ggufArchitecture else {
+            throw ConversionError.notALlamaModel(path: source.path, architecture: architecture)
+        }
+        func hyper(_ key: GGUFKey.LLM) -> Int { Int(metadata.integer(key.key(architecture)) ?? 0) }
+        let facts = TensorTypePlanner.ModelFacts(blockCount: hyper(.blockCount), headCount: hyper(.headCount),
+                                                 headCountKV: hyper(.headCountKV) == 0 ? hyper(.headCount) : hyper(.headCountKV))
+        var planning = options.planning
+        planning.hasImportance = planning.hasImportance || !options.importance.isEmpty
+        let decisions = TensorTypePlanner(options: planning, model: facts)
+            .plan(source.tensors.map { .init(name: $0.name, shape: $0.shape, sourceType: $0.type) })
+
+        var plan: [PlannedTensor] = []
+        for (tensor, decision) in zip(source.tensors, decisions) {
+            if decision.type != tensor.type && tensor.type.traits!.isQuantized && !options.allowRequantize {
+                throw ConversionError.requantizeNotAllowed(tensor: tensor.name, from: tensor.type.name, to: decision.type.name)
+            }
+            if options.noFallback, let wanted = decision.fellBackFrom {
+                throw ConversionError.fallbackNotAllowed(tensor: tensor.name, rowLength: tensor.rowLength, type: wanted.name)
+            }
+            if let importance = options.importance[tensor.name], importance.count != Int(tensor.rowLength) {
+                throw ConversionError.importanceLength(tensor: tensor.name, expected: Int(tensor.rowLength), found: importance.count)
+            }
+            let bytes = decision.type.traits!.rowBytes(elements: tensor.rowLength)! * tensor.rowCount
+            plan.append(PlannedTensor(name: tensor.name, shape: tensor.shape, sourceType: tensor.type, decision: decision, bytes: bytes))
+        }
+        self.plan = plan
+        var outputMetadata = metadata
+        outputMetadata[GGUFKey.fileType] = .uint32(options.planning.preset.fileType)
+        outputMetadata[GGUFKey.quantizationVersion] = .uint32(2)
+        for entry in options.extraMetadata { outputMetadata[entry.key] = entry.value }
+        writer = try GGUFWriter(metadata: outputMetadata,
+                                tensors: plan.map { GGUFTensorDescriptor(name: $0.name, shape: $0.shape, type: $0.type) })
+    }
+
+    /// True when some tensor keeps a quantized source type it is converted away from.
+    public var requantizes: Bool { plan.contains { $0.sourceType.traits!.isQuantized && $0.sourceType != $0.type } }
+
+    /// The summary a dry run reports (no data touched).
+    public var plannedSummary: ConversionSummary {
+        var summary = ConversionSummary()
+        summary.preset = options.planning.preset.name
+        summary.tensors = plan.count
+        summary.parameters = plan.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        summary.fileBytes = writer.fileSize
+        summary.tensorBytes = plan.reduce(0) { $0 + $1.bytes }
+        summary.bitsPerWeight = Double(summary.tensorBytes) * 8 / Double(max(1, summary.parameters))
+        for tensor in plan {
+            summary.typeCounts[tensor.type.name, default: 0] += 1
+            if let from = tensor.decision.fellBackFrom { summary.fallbacks[tensor.name] = "\(from.name) → \(tensor.type.name)" }
+        }
+        return summary
+    }
+
+    /// Converts and writes `output` atomically; `progress(done, tensor, bytesRead)` after each tensor.
+    public func write(to output: String, progress: (Int, PlannedTensor) -> Void = { _, _ in }) throws -> ConversionSummary {
+        let start = Date()
+        guard (output as NSString).standardizingPath != (source.path as NSString).standardizingPath else {
+            throw ConversionError.sameFile(output)
+        }
+        AtomicFileWriter.removeStaleTemporaries(for: output)
+        try writer.write(to: output) { i, sink in
+            let tensor = source.tensors[i], planned = plan[i]
+            if i + 1 < plan.count { source.prefetch(i + 1) }
+            try source.withData(i) { data in
+                if tensor.type == planned.type {
+                    try sink.write(data)
+                } else {
+                    try convert(data, tensor: tensor, to: planned.type, into: sink)
+                }
+            }
+            source.release(i)
+            progress(i + 1, planned)
+        }
+        var summary = plannedSummary
+        summary.seconds = Date().timeIntervalSince(start)
+        return summary
+    }
+
+    /// Rows are converted in slabs of about `slabBytes` of f32, so the working set stays small
+    /// however large the tensor (llama.cpp does the same with its 8 GiB-capped buffers).
+    static let slabBytes = 16 << 20
+
+    private func convert(_ data: UnsafeRawBufferPointer, tensor: SourceTensor, to type: GGMLType, into sink: TensorDataSink) throws {
+        let rowLength = Int(tensor.rowLength), rowCount = Int(tensor.rowCount)
+        let sourceRowBytes = data.count / max(1, rowCount)
+        let decoder = try TensorCodec(type: tensor.type, tensor: tensor.name, threads: options.threads)
+        let encoder = try TensorCodec(type: type, tensor: tensor.name, threads: options.threads)
+        let importance = options.importance[tensor.name]
+        let slabRows = max(1, Self.slabBytes / (4 * max(1, rowLength)))
+        let targetRowBytes = try encoder.rowBytes(rowLength: rowLength, tensor: tensor.name)
+        var values = [Float](repeating: 0, count: min(rowCount, slabRows) * rowLength)
+        var encoded = [UInt8](repeating: 0, count: min(rowCount, slabRows) * targetRowBytes)
+        var nonFinite = 0, firstNonFinite = -1
+        for firstRow in stride(from: 0, to: rowCount, by: slabRows) {
+            let rows = min(slabRows, rowCount - firstRow), count = rows * rowLength
+            let slab = UnsafeRawBufferPointer(rebasing: data[(firstRow * sourceRowBytes)..<((firstRow + rows) * sourceRowBytes)])
+            try values.withUnsafeMutableBufferPointer { buffer in
+                let output = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+                try decoder.dequantize(slab, rowLength: rowLength, into: output, tensor: tensor.name)
+                if !options.allowNonFinite {
+                    for (j, value) in output.enumerated() where !value.isFinite {
+                        if firstNonFinite < 0 { firstNonFinite = firstRow * rowLength + j }
+                        nonFinite += 1
+                    }
+                }
+            }
+            guard nonFinite == 0 else { continue }
+            try values.withUnsafeBufferPointer { buffer in
+                try encoded.withUnsafeMutableBytes { out in
+                    let input = UnsafeBufferPointer(rebasing: buffer[0..<count])
+                    let output = UnsafeMutableRawBufferPointer(rebasing: out[0..<(rows * targetRowBytes)])
+                    if let importance {
+                        try importance.withUnsafeBufferPointer {
+                            try encoder.quantize(input, rowLength: rowLength, importance: $0, into: output, tensor: tensor.name)
+                        }
+                    } else {
+                        try encoder.quantize(input, rowLength: rowLength, into: output, tensor: tensor.name)
+                    }
+                    try sink.write(UnsafeRawBufferPointer(output))
+                }
+            }
+        }
+        if nonFinite > 0 {
+            throw ConversionError.nonFiniteValues(tensor: tensor.name, count: nonFinite, first: firstNonFinite)
+        }
+    }
+}
+
+/// What a conversion did (or, for a dry run, would do).
+public struct ConversionSummary: Codable, Sendable {
+    public var preset = ""
+    public var tensors = 0
+    public var parameters: UInt64 = 0
+    public var fileBytes: UInt64 = 0
+    public var tensorBytes: UInt64 = 0
+    public var bitsPerWeight = 0.0
+    public var typeCounts: [String: Int] = [:]
+    public var fallbacks: [String: String] = [:]
+    public var seconds = 0.0
+    enum CodingKeys: String, CodingKey {
+        case preset, tensors, parameters, fileBytes = "file_bytes", tensorBytes = "tensor_bytes", bitsPerWeight = "bits_per_weight"
+        case typeCounts = "type_counts", fallbacks, seconds
+    }
+}
