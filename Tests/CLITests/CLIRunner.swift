@@ -19,7 +19,9 @@ enum CLIRunner {
             .appendingPathComponent("../../.build/debug/quantkit").standardized.path
     }
 
-    static func run(_ arguments: String...) throws -> Result {
+    static func run(_ arguments: String...) throws -> Result { try run(arguments: arguments) }
+
+    static func run(arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -10,7 +10,7 @@ import Testing
     func mediumModel(in folder: String) throws -> String {
         var metadata = GGUFMetadata()
         metadata["general.architecture"] = .string("llama")
-        let tensors = (0..<12).map { GGUFTensorDescriptor(name: "blk.\($0).w", shape: [512, 1024], type: .F32) }
+        let tensors = (0..<12).map { GGUFTensorDescriptor(name: "blk.\($0).ffn_up.weight", shape: [512, 1024], type: .F32) }
         let writer = try GGUFWriter(metadata: metadata, tensors: tensors)
         let path = folder + "/model.gguf"
         let values = (0..<512 * 1024).map { Float(sin(Double($0) * 0.001)) }
@@ -32,7 +32,7 @@ import Testing
             try? FileManager.default.removeItem(atPath: output)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLIRunner.executable)
-            process.arguments = ["convert", input, "-o", output, "--type", run % 2 == 0 ? "Q4_K" : "Q8_0", "--quiet", "--threads", "1"]
+            process.arguments = ["convert", input, "-o", output, "--type", run % 2 == 0 ? "Q4_K" : "Q6_K", "--quiet", "--threads", "1"]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()

@@ -152,7 +152,7 @@ let sampleModelPath = (ProcessInfo.processInfo.environment["QUANTKIT_TESTDATA"] 
         let input = try smallF32Model()
         let folder = (input as NSString).deletingLastPathComponent
         let dry = try CLIRunner.run("convert", input, "--type", "Q8_0", "--dry-run")
-        #expect(dry.status == 0 && dry.stdout.contains("a.weight") && dry.stdout.contains("plan: 3 tensors"))
+        #expect(dry.status == 0 && dry.stdout.contains("a.weight") && dry.stdout.contains("plan (Q8_0): 3 tensors"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["small.gguf"])
         let strict = try CLIRunner.run("convert", input, "-o", folder + "/x.gguf", "--type", "Q4_0", "--no-fallback")
         #expect(strict.status == 1 && strict.stderr.contains("b.weight"))
