@@ -46,7 +46,8 @@ struct GenerateCommand: ParsableCommand {
                 print("{\"prompt_tokens\": \(promptTokens.count), \"tokens\": [\(ids)], \"text\": \(text), \"tokens_per_second\": \(rate)}")
             } else {
                 if !pending.isEmpty { FileHandle.standardOutput.write(Data(llama.tokenizer.decode(pending).utf8)) }
-                print("")
+                // Unbuffered like the streamed tokens, so the newline lands before the stats.
+                FileHandle.standardOutput.write(Data("\n".utf8))
                 FileHandle.standardError.write(Data(String(format: "%d tokens in %.2f s, %.1f tokens/s (prompt %d tokens)\n",
                                                            tokens.count, seconds, rate, promptTokens.count).utf8))
             }
