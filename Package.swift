@@ -36,7 +36,7 @@ let package = Package(
                 path: "Calibration"),
 
         .executableTarget(name: "quantkit", dependencies: [
-            "QuantFormats", "QuantCore", "Inference",
+            "QuantFormats", "QuantCore", "Inference", "QuantCalibration",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ], path: "Sources/quantkit"),
@@ -49,12 +49,14 @@ let package = Package(
                     path: "Tests/QuantFormatsTests"),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "QuantFormats"],
                     path: "Tests/QuantCoreTests"),
+        .testTarget(name: "QuantCalibrationTests", dependencies: ["QuantCalibration", "QuantCore", "QuantFormats"],
+                    path: "Tests/QuantCalibrationTests"),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "QuantCore", "QuantFormats"],
                     path: "Tests/InferenceTests"),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CZstd"],
                     path: "Tests/SystemLibraryTests"),
         // Oracle scripts under Tests/InteropTests/Scripts are run in place (found via #filePath).
-        .testTarget(name: "InteropTests", dependencies: ["QuantFormats", "QuantCore", "Inference"],
+        .testTarget(name: "InteropTests", dependencies: ["QuantFormats", "QuantCore", "Inference", "QuantCalibration"],
                     path: "Tests/InteropTests", exclude: ["Scripts"]),
         .testTarget(name: "CLITests", dependencies: ["QuantFormats", "quantkit"], path: "Tests/CLITests"),
     ]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuantCalibration
 import QuantCore
 import QuantFormats
 
@@ -27,6 +28,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "A YAML file of {pattern, type} rules, checked after --tensor-type.") var rules: String?
     @Option(help: "Type of output.weight.") var outputTensorType: String?
     @Option(help: "Type of token_embd.weight.") var tokenEmbeddingType: String?
+    @Option(help: "A llama.cpp importance matrix (legacy .dat or GGUF imatrix) for importance-weighted rounding.") var imatrix: String?
     @Flag(help: "Allow converting tensors that are already quantized (compounds error).") var allowRequantize = false
     @Flag(help: "Fail instead of falling back when a tensor's rows do not fit the type.") var noFallback = false
     @Flag(help: "Keep NaN/Inf weights (by default a tensor holding any is an error).") var allowNonfinite = false
@@ -44,6 +46,12 @@ struct ConvertCommand: ParsableCommand {
             options.planning.outputType = try outputTensorType.map { try Self.tensorType($0, option: "--output-tensor-type") }
             options.planning.tokenEmbeddingType = try tokenEmbeddingType.map { try Self.tensorType($0, option: "--token-embedding-type") }
             options.planning.overrides = try tensorTypes.map(TensorTypeRules.parse(argument:)) + (rules.map(TensorTypeRules.load(file:)) ?? [])
+            if let imatrix {
+                let matrix = try ImportanceMatrix(path: imatrix)
+                options.importance = matrix.entries
+                options.planning.hasImportance = true
+                options.extraMetadata = matrix.provenance
+            }
             options.allowRequantize = allowRequantize
             options.noFallback = noFallback
             options.allowNonFinite = allowNonfinite

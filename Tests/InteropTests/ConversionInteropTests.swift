@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import QuantCalibration
 import QuantCore
 import QuantFormats
 import Testing
@@ -12,12 +13,18 @@ struct ConversionInteropTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let preset: String
         let pure: Bool
-        var testDescription: String { preset + (pure ? " --pure" : "") }
+        var imatrix = false
+        var testDescription: String { preset + (pure ? " --pure" : "") + (imatrix ? " --imatrix" : "") }
     }
+
+    /// llama-imatrix's statistics for the test bed (tinyshakespeare, 10 chunks), in ../shared/testdata.
+    static let imatrixFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../shared/testdata/anchors/testbed-imatrix-tinyshakespeare.dat").standardized.path
 
     static let cases: [Case] = ["Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q6_K", "IQ4_NL", "IQ4_XS",
                                 "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M"].map { Case(preset: $0, pure: false) }
         + ["Q4_K_M", "Q6_K", "Q4_0"].map { Case(preset: $0, pure: true) }
+        + ["Q4_K_M", "Q4_0", "IQ4_NL", "Q3_K_M"].map { Case(preset: $0, pure: false, imatrix: true) }
 
     @Test(arguments: cases)
     func conversionMatchesLlamaQuantize(_ testCase: Case) throws {
@@ -26,9 +33,14 @@ struct ConversionInteropTests {
         let ours = folder + "/ours.gguf", theirs = folder + "/llama.gguf"
         var options = ModelConverter.Options(preset: preset)
         options.planning.pure = testCase.pure
+        if testCase.imatrix {
+            let matrix = try ImportanceMatrix(path: Self.imatrixFile)
+            options.importance = matrix.entries
+            options.planning.hasImportance = true
+        }
         _ = try ModelConverter(source: GGUFSource(file: try GGUFFile(path: LlamaOracle.testBed)), options: options).write(to: ours)
         try PythonOracle.run([PythonOracle.scripts + "/llama_quantize.py", LlamaOracle.testBed, theirs, "\(preset.fileType)"]
-                             + (testCase.pure ? ["--pure"] : []))
+                             + (testCase.pure ? ["--pure"] : []) + (testCase.imatrix ? ["--imatrix", Self.imatrixFile] : []))
         let a = try GGUFFile(path: ours), b = try GGUFFile(path: theirs)
         #expect(a.tensors.map(\.name).sorted() == b.tensors.map(\.name).sorted())
         var typeMismatches: [String] = [], byteMismatches: [String] = []

@@ -56,6 +56,9 @@ public struct ModelConverter {
 
     public let source: any ConversionSource
     public let options: Options
+    /// The importance vectors used: `options.importance` minus a token_embd entry of the wrong
+    /// length, which llama.cpp also ignores (its rows are looked up, not multiplied).
+    let importance: [String: [Float]]
     public let plan: [PlannedTensor]
     public let writer: GGUFWriter
 
@@ -76,6 +79,7 @@ public struct ModelConverter {
             .plan(source.tensors.map { .init(name: $0.name, shape: $0.shape, sourceType: $0.type) })
 
         var plan: [PlannedTensor] = []
+        var importance = options.importance
         for (tensor, decision) in zip(source.tensors, decisions) {
             if decision.type != tensor.type && tensor.type.traits!.isQuantized && !options.allowRequantize {
                 throw ConversionError.requantizeNotAllowed(tensor: tensor.name, from: tensor.type.name, to: decision.type.name)
@@ -83,13 +87,17 @@ public struct ModelConverter {
             if options.noFallback, let wanted = decision.fellBackFrom {
                 throw ConversionError.fallbackNotAllowed(tensor: tensor.name, rowLength: tensor.rowLength, type: wanted.name)
             }
-            if let importance = options.importance[tensor.name], importance.count != Int(tensor.rowLength) {
-                throw ConversionError.importanceLength(tensor: tensor.name, expected: Int(tensor.rowLength), found: importance.count)
+            if let vector = importance[tensor.name], vector.count != Int(tensor.rowLength) {
+                guard TensorCategory(tensorName: tensor.name) == .tokenEmbedding else {
+                    throw ConversionError.importanceLength(tensor: tensor.name, expected: Int(tensor.rowLength), found: vector.count)
+                }
+                importance[tensor.name] = nil
             }
             let bytes = decision.type.traits!.rowBytes(elements: tensor.rowLength)! * tensor.rowCount
             plan.append(PlannedTensor(name: tensor.name, shape: tensor.shape, sourceType: tensor.type, decision: decision, bytes: bytes))
         }
         self.plan = plan
+        self.importance = importance
         var outputMetadata = metadata
         outputMetadata[GGUFKey.fileType] = .uint32(options.planning.preset.fileType)
         outputMetadata[GGUFKey.quantizationVersion] = .uint32(2)
@@ -151,7 +159,7 @@ public struct ModelConverter {
         let sourceRowBytes = data.count / max(1, rowCount)
         let decoder = try TensorCodec(type: tensor.type, tensor: tensor.name, threads: options.threads)
         let encoder = try TensorCodec(type: type, tensor: tensor.name, threads: options.threads)
-        let importance = options.importance[tensor.name]
+        let importance = self.importance[tensor.name]
         let slabRows = max(1, Self.slabBytes / (4 * max(1, rowLength)))
         let targetRowBytes = try encoder.rowBytes(rowLength: rowLength, tensor: tensor.name)
         var values = [Float](repeating: 0, count: min(rowCount, slabRows) * rowLength)
