@@ -76,7 +76,7 @@ public struct ModelConverter {
         var planning = options.planning
         planning.hasImportance = planning.hasImportance || !options.importance.isEmpty
         let decisions = TensorTypePlanner(options: planning, model: facts)
-            .plan(source.tensors.map { .init(name: $0.name, shape: $0.shape, sourceType: $0.type) })
+            .plan(source.tensors)
 
         var plan: [PlannedTensor] = []
         var importance = options.importance

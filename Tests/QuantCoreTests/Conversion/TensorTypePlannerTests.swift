@@ -6,14 +6,14 @@ import Testing
 struct TensorTypePlannerTests {
     /// A llama-7B-shaped model: 32 layers, 4096 columns (whole K-quant super-blocks).
     static func llama7B(layers: Int = 32, tiedEmbeddings: Bool = false) -> [TensorTypePlanner.Tensor] {
-        var tensors: [TensorTypePlanner.Tensor] = [.init(name: "token_embd.weight", shape: [4096, 32000], sourceType: .F16),
-                                                   .init(name: "output_norm.weight", shape: [4096], sourceType: .F32)]
-        if !tiedEmbeddings { tensors.append(.init(name: "output.weight", shape: [4096, 32000], sourceType: .F16)) }
+        var tensors: [TensorTypePlanner.Tensor] = [.init(name: "token_embd.weight", shape: [4096, 32000], type: .F16),
+                                                   .init(name: "output_norm.weight", shape: [4096], type: .F32)]
+        if !tiedEmbeddings { tensors.append(.init(name: "output.weight", shape: [4096, 32000], type: .F16)) }
         for layer in 0..<layers {
             for (name, shape) in [("attn_norm", [4096]), ("attn_q", [4096, 4096]), ("attn_k", [4096, 4096]), ("attn_v", [4096, 4096]),
                                   ("attn_output", [4096, 4096]), ("ffn_norm", [4096]), ("ffn_gate", [4096, 11008]),
                                   ("ffn_up", [4096, 11008]), ("ffn_down", [11008, 4096])] as [(String, [UInt64])] {
-                tensors.append(.init(name: "blk.\(layer).\(name).weight", shape: shape, sourceType: name.hasSuffix("norm") ? .F32 : .F16))
+                tensors.append(.init(name: "blk.\(layer).\(name).weight", shape: shape, type: name.hasSuffix("norm") ? .F32 : .F16))
             }
         }
         return tensors
@@ -119,7 +119,7 @@ struct TensorTypePlannerTests {
         #expect(TensorTypeChoice.fit(.IQ4_XS, rowLength: 576) == .IQ4_NL)
         #expect(TensorTypeChoice.fit(.Q4_K, rowLength: 172) == .F16)
         #expect(TensorTypeChoice.fit(.Q8_0, rowLength: 172) == .F16)
-        let tensors: [TensorTypePlanner.Tensor] = [.init(name: "blk.0.ffn_up.weight", shape: [576, 1536], sourceType: .F16)]
+        let tensors: [TensorTypePlanner.Tensor] = [.init(name: "blk.0.ffn_up.weight", shape: [576, 1536], type: .F16)]
         let decision = Self.plan("Q4_K_M", tensors: tensors)["blk.0.ffn_up.weight"]
         #expect(decision == .init(type: .Q5_0, fellBackFrom: .Q4_K, reason: .defaultType))
     }

@@ -64,16 +64,8 @@ public struct TensorTypePlanner: Sendable {
         }
     }
 
-    public struct Tensor: Sendable {
-        public let name: String
-        public let shape: [UInt64]
-        public let sourceType: GGMLType
-        public init(name: String, shape: [UInt64], sourceType: GGMLType) {
-            self.name = name
-            self.shape = shape
-            self.sourceType = sourceType
-        }
-    }
+    /// What the planner sees of a tensor: its GGUF name, shape (ne[]) and source type.
+    public typealias Tensor = SourceTensor
 
     public let options: Options
     public let model: ModelFacts
@@ -117,7 +109,7 @@ public struct TensorTypePlanner: Sendable {
 
     private func decide(_ tensor: Tensor, category: TensorCategory, state: inout Counters) -> Decision {
         guard TensorCategory.allowsQuantization(name: tensor.name, dimensions: tensor.shape.count) else {
-            return Decision(type: tensor.sourceType, fellBackFrom: nil, reason: .notQuantized)
+            return Decision(type: tensor.type, fellBackFrom: nil, reason: .notQuantized)
         }
         if let type = options.tokenEmbeddingType, category == .tokenEmbedding {
             return Decision(type: type, fellBackFrom: nil, reason: .embeddingOption)
