@@ -24,41 +24,24 @@ struct HFJSONFile {
         return value
     }
 
-    func integer(_ key: String) throws -> Int? {
+    /// The value at `key` converted by `extract`; nil when absent, an error naming the key and
+    /// what was found when present with the wrong kind.
+    private func typed<T>(_ key: String, expected: String, _ extract: (JSONValue) -> T?) throws -> T? {
         guard let value = value(key) else { return nil }
-        guard let number = value.int64, let int = Int(exactly: number) else {
-            throw HFCheckpointError(file: path, .badValue(key: key, message: "expected an integer, found \(value.kindName)"))
+        guard let result = extract(value) else {
+            throw HFCheckpointError(file: path, .badValue(key: key, message: "expected \(expected), found \(value.kindName)"))
         }
-        return int
+        return result
     }
+
+    func integer(_ key: String) throws -> Int? { try typed(key, expected: "an integer") { $0.int64.flatMap { Int(exactly: $0) } } }
+    func double(_ key: String) throws -> Double? { try typed(key, expected: "a number") { $0.double } }
+    func bool(_ key: String) throws -> Bool? { try typed(key, expected: "true or false") { $0.bool } }
+    func string(_ key: String) throws -> String? { try typed(key, expected: "a string") { $0.string } }
 
     func requiredInteger(_ key: String) throws -> Int {
         guard let value = try integer(key) else { throw HFCheckpointError(file: path, .missingKey(key)) }
         guard value > 0 else { throw HFCheckpointError(file: path, .badValue(key: key, message: "must be positive, found \(value)")) }
         return value
-    }
-
-    func double(_ key: String) throws -> Double? {
-        guard let value = value(key) else { return nil }
-        guard let number = value.double else {
-            throw HFCheckpointError(file: path, .badValue(key: key, message: "expected a number, found \(value.kindName)"))
-        }
-        return number
-    }
-
-    func bool(_ key: String) throws -> Bool? {
-        guard let value = value(key) else { return nil }
-        guard let flag = value.bool else {
-            throw HFCheckpointError(file: path, .badValue(key: key, message: "expected true or false, found \(value.kindName)"))
-        }
-        return flag
-    }
-
-    func string(_ key: String) throws -> String? {
-        guard let value = value(key) else { return nil }
-        guard let text = value.string else {
-            throw HFCheckpointError(file: path, .badValue(key: key, message: "expected a string, found \(value.kindName)"))
-        }
-        return text
     }
 }
