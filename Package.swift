@@ -1,6 +1,8 @@
 // swift-tools-version:6.0
 // QuantKit — post-training quantization toolchain for LLMs.
-// Dependencies point one way: QuantFormats ← QuantCore ← {QuantCalibration, Inference} ← quantkit.
+// Dependencies point one way: QuantFormats ← QuantCore ← Inference ← QuantCalibration ← quantkit.
+// (DESIGN.md has Calibration beside Inference; it sits above it because calibrating means running
+// the model: the corpus sampler and the activation collector drive the forward pass.)
 import PackageDescription
 
 let package = Package(
@@ -31,8 +33,8 @@ let package = Package(
         // Llama forward pass, tokenizers, perplexity (filled by the inference-core issue).
         .target(name: "Inference", dependencies: ["QuantCore", "QuantFormats", "CBLAS"],
                 path: "Sources/Inference"),
-        // Activation statistics and weight transforms (filled by the calibration issue).
-        .target(name: "QuantCalibration", dependencies: ["QuantCore", "QuantFormats", "CZstd"],
+        // Activation statistics, calibration runs and weight transforms (SmoothQuant).
+        .target(name: "QuantCalibration", dependencies: ["QuantCore", "QuantFormats", "Inference", "CBLAS", "CZstd"],
                 path: "Calibration"),
 
         .executableTarget(name: "quantkit", dependencies: [
@@ -49,7 +51,7 @@ let package = Package(
                     path: "Tests/QuantFormatsTests"),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "QuantFormats"],
                     path: "Tests/QuantCoreTests"),
-        .testTarget(name: "QuantCalibrationTests", dependencies: ["QuantCalibration", "QuantCore", "QuantFormats"],
+        .testTarget(name: "QuantCalibrationTests", dependencies: ["QuantCalibration", "QuantCore", "QuantFormats", "Inference"],
                     path: "Tests/QuantCalibrationTests"),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "QuantCore", "QuantFormats"],
                     path: "Tests/InferenceTests"),

@@ -10,6 +10,11 @@ public final class LlamaModel: @unchecked Sendable {
     public let weights: LlamaWeights
     public let tokenizer: Tokenizer
     public var threads = ProcessInfo.activeCores
+    /// W8A8 mode: the int8 form of every linear layer of the blocks, by tensor name (see `enableW8A8`).
+    private var int8Weights: [String: Int8Matrix] = [:]
+    public var isW8A8: Bool { !int8Weights.isEmpty }
+    /// Sees the input of every linear layer (calibration); nil in normal runs.
+    public weak var observer: (any ActivationObserver)?
 
     public init(path: String) throws {
         file = try GGUFFile(path: path)
@@ -32,15 +37,34 @@ public final class LlamaModel: @unchecked Sendable {
     /// Evaluates `tokens` at positions `state.length …` and appends them to the cache. Returns
     /// logits (vocabulary-wide) for the batch rows in `outputs` (relative to this batch), row-major.
     public func forward(_ tokens: [Int32], state: LlamaState, outputs: Range<Int>? = nil) throws -> [Float] {
+        try run(tokens, segments: [Segment(state: state, rows: 0 ..< tokens.count)], outputs: outputs ?? (tokens.count - 1 ..< tokens.count))
+    }
+
+    /// Advances several independent sequences by one token each in one batch: `tokens[i]` is
+    /// appended to `states[i]`. The linear layers see all of them at once (weights are decoded
+    /// once per step, not once per sequence); attention stays per sequence. Returns one logits
+    /// row per sequence.
+    public func forward(parallel tokens: [Int32], states: [LlamaState]) throws -> [Float] {
+        precondition(tokens.count == states.count, "one token per sequence")
+        precondition(Set(states.map(ObjectIdentifier.init)).count == states.count, "each sequence needs its own state")
+        return try run(tokens, segments: states.enumerated().map { Segment(state: $1, rows: $0 ..< $0 + 1) }, outputs: 0 ..< tokens.count)
+    }
+
+    /// Consecutive batch rows that belong to one sequence.
+    struct Segment {
+        let state: LlamaState
+        let rows: Range<Int>
+    }
+
+    private func run(_ tokens: [Int32], segments: [Segment], outputs outputRows: Range<Int>) throws -> [Float] {
         let c = configuration
         let T = tokens.count, d = c.embeddingLength, kv = c.kvDimension, f = c.feedForwardLength
-        guard state.length + T <= state.contextLength else {
-            throw InferenceError.contextTooLarge(requested: state.length + T, trained: state.contextLength)
+        for segment in segments where segment.state.length + segment.rows.count > segment.state.contextLength {
+            throw InferenceError.contextTooLarge(requested: segment.state.length + segment.rows.count, trained: segment.state.contextLength)
         }
         for token in tokens where token < 0 || Int(token) >= c.vocabularySize {
             throw InferenceError.tokenOutOfRange(token, vocabulary: c.vocabularySize)
         }
-        let outputRows = outputs ?? (T - 1 ..< T)
         var x = [Float](repeating: 0, count: T * d), normed = x, attention = x, projected = x
         var q = x, k = [Float](repeating: 0, count: T * kv), v = k
         var gate = [Float](repeating: 0, count: T * f), up = gate
@@ -51,39 +75,83 @@ public final class LlamaModel: @unchecked Sendable {
         var ropeCache: [Float] = []
         for (l, layer) in weights.layers.enumerated() {
             Kernels.rmsNorm(x, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon, rows: T, n: d, into: &normed)
-            MatMul.multiply(normed, tokens: T, by: layer.query, into: &q, threads: threads)
-            MatMul.multiply(normed, tokens: T, by: layer.key, into: &k, threads: threads)
-            MatMul.multiply(normed, tokens: T, by: layer.value, into: &v, threads: threads)
+            observe(.attentionInput, l, normed, T, d)
+            linear(normed, T, layer.query, &q)
+            linear(normed, T, layer.key, &k)
+            linear(normed, T, layer.value, &v)
             q.withUnsafeMutableBufferPointer { qp in
                 k.withUnsafeMutableBufferPointer { kp in
-                    for t in 0..<T {
-                        let position = state.length + t
-                        rope.apply(qp.baseAddress! + t * d, heads: c.headCount, headDimension: c.headDimension, position: position, cache: &ropeCache)
-                        rope.apply(kp.baseAddress! + t * kv, heads: c.headCountKV, headDimension: c.headDimension, position: position, cache: &ropeCache)
+                    v.withUnsafeBufferPointer { vp in
+                        attention.withUnsafeMutableBufferPointer { ap in
+                            for segment in segments {
+                                let state = segment.state, first = segment.rows.lowerBound
+                                for t in segment.rows {
+                                    let position = state.length + t - first
+                                    rope.apply(qp.baseAddress! + t * d, heads: c.headCount, headDimension: c.headDimension, position: position, cache: &ropeCache)
+                                    rope.apply(kp.baseAddress! + t * kv, heads: c.headCountKV, headDimension: c.headDimension, position: position, cache: &ropeCache)
+                                }
+                                state.store(layer: l, keys: kp.baseAddress! + first * kv, values: vp.baseAddress! + first * kv, tokens: segment.rows.count)
+                                Attention.compute(queries: qp.baseAddress! + first * d, state: state, layer: l, tokens: segment.rows.count,
+                                                  configuration: c, into: ap.baseAddress! + first * d, threads: threads)
+                            }
+                        }
                     }
                 }
             }
-            state.store(layer: l, keys: k, values: v, tokens: T)
-            Attention.compute(queries: q, state: state, layer: l, tokens: T, configuration: c, into: &attention, threads: threads)
-            MatMul.multiply(attention, tokens: T, by: layer.attentionOutput, into: &projected, threads: threads)
+            observe(.attentionOutputInput, l, attention, T, d)
+            linear(attention, T, layer.attentionOutput, &projected)
             Kernels.add(&x, projected, count: T * d)
 
             Kernels.rmsNorm(x, weight: layer.ffnNorm, epsilon: c.rmsNormEpsilon, rows: T, n: d, into: &normed)
-            MatMul.multiply(normed, tokens: T, by: layer.gate, into: &gate, threads: threads)
-            MatMul.multiply(normed, tokens: T, by: layer.up, into: &up, threads: threads)
+            observe(.ffnInput, l, normed, T, d)
+            linear(normed, T, layer.gate, &gate)
+            linear(normed, T, layer.up, &up)
             Kernels.swiGLU(&gate, up, count: T * f)
-            MatMul.multiply(gate, tokens: T, by: layer.down, into: &projected, threads: threads)
+            observe(.ffnDownInput, l, gate, T, f)
+            linear(gate, T, layer.down, &projected)
             Kernels.add(&x, projected, count: T * d)
         }
-        state.length += T
+        for segment in segments { segment.state.length += segment.rows.count }
         let n = outputRows.count
         var finalNormed = [Float](repeating: 0, count: n * d)
         x.withUnsafeBufferPointer { xp in
             Kernels.rmsNorm(xp.baseAddress! + outputRows.lowerBound * d, weight: weights.outputNorm, epsilon: c.rmsNormEpsilon, rows: n, n: d, into: &finalNormed)
         }
+        observe(.outputInput, 0, finalNormed, n, d)
         var logits = [Float](repeating: 0, count: n * c.vocabularySize)
         MatMul.multiply(finalNormed, tokens: n, by: weights.output, into: &logits, threads: threads)
         return logits
+    }
+}
+
+extension LlamaModel {
+    /// Switches the transformer blocks' linear layers to W8A8: per-output-channel int8 weights
+    /// (quantized once, here) and per-token dynamic int8 activations, multiplied in integer
+    /// arithmetic. The token embedding and the output head stay as stored, as in SmoothQuant's
+    /// W8A8 setting (only the blocks' GEMMs are int8).
+    public func enableW8A8() {
+        var converted: [String: Int8Matrix] = [:]
+        for layer in weights.layers {
+            for w in [layer.query, layer.key, layer.value, layer.attentionOutput, layer.gate, layer.up, layer.down] {
+                converted[w.name] = Int8Matrix(w)
+            }
+        }
+        int8Weights = converted
+    }
+
+    @inline(__always)
+    fileprivate func linear(_ x: [Float], _ tokens: Int, _ w: WeightMatrix, _ out: inout [Float]) {
+        if let int8 = int8Weights[w.name] {
+            Int8MatMul.multiply(x, tokens: tokens, by: int8, into: &out, threads: threads)
+        } else {
+            MatMul.multiply(x, tokens: tokens, by: w, into: &out, threads: threads)
+        }
+    }
+
+    @inline(__always)
+    fileprivate func observe(_ site: ActivationSite, _ layer: Int, _ values: [Float], _ tokens: Int, _ width: Int) {
+        guard let observer else { return }
+        values.withUnsafeBufferPointer { observer.observe(site, layer: layer, values: UnsafeBufferPointer(rebasing: $0[0 ..< tokens * width]), tokens: tokens, width: width) }
     }
 }
 
@@ -106,55 +174,47 @@ public final class LlamaState: @unchecked Sendable {
     /// Forgets all positions (a new sequence).
     public func reset() { length = 0 }
 
-    func store(layer: Int, keys newKeys: [Float], values newValues: [Float], tokens: Int) {
+    func store(layer: Int, keys newKeys: UnsafePointer<Float>, values newValues: UnsafePointer<Float>, tokens: Int) {
         let offset = length * kvDimension
-        keys[layer].withUnsafeMutableBufferPointer { k in
-            newKeys.withUnsafeBufferPointer { (k.baseAddress! + offset).update(from: $0.baseAddress!, count: tokens * kvDimension) }
-        }
-        values[layer].withUnsafeMutableBufferPointer { v in
-            newValues.withUnsafeBufferPointer { (v.baseAddress! + offset).update(from: $0.baseAddress!, count: tokens * kvDimension) }
-        }
+        keys[layer].withUnsafeMutableBufferPointer { (($0.baseAddress! + offset).update(from: newKeys, count: tokens * kvDimension)) }
+        values[layer].withUnsafeMutableBufferPointer { (($0.baseAddress! + offset).update(from: newValues, count: tokens * kvDimension)) }
     }
 }
 
 /// Causal grouped-query attention over the cache: for each head, scores = q·kᵀ/√d_head over
 /// positions ≤ the query's, softmax, then the weighted sum of values. Heads run in parallel.
 enum Attention {
-    static func compute(queries q: [Float], state: LlamaState, layer: Int, tokens T: Int, configuration c: LlamaConfiguration,
-                        into out: inout [Float], threads: Int) {
+    static func compute(queries q: UnsafePointer<Float>, state: LlamaState, layer: Int, tokens T: Int, configuration c: LlamaConfiguration,
+                        into out: UnsafeMutablePointer<Float>, threads: Int) {
         let hd = c.headDimension, d = c.embeddingLength, kv = c.kvDimension
         let group = c.headCount / c.headCountKV
         let positions = state.length + T  // cache already holds this batch
         let start = state.length
         let scale = 1 / Float(hd).squareRoot()
-        q.withUnsafeBufferPointer { qp in
-            state.keys[layer].withUnsafeBufferPointer { kp in
-                state.values[layer].withUnsafeBufferPointer { vp in
-                    out.withUnsafeMutableBufferPointer { op in
-                        let shared = UnsafeSendableBox((qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, op.baseAddress!))
-                        DispatchQueue.concurrentPerform(iterations: min(threads, c.headCount)) { worker in
-                            let (q, k, v, o) = shared.value
-                            let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * positions)
-                            defer { scores.deallocate() }
-                            var h = worker
-                            while h < c.headCount {
-                                let g = h / group
-                                // scores[T × positions] = Q_h · K_gᵀ
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(positions), Int32(hd), scale,
-                                            q + h * hd, Int32(d), k + g * hd, Int32(kv), 0, scores, Int32(positions))
-                                for t in 0..<T {
-                                    let row = scores + t * positions
-                                    let visible = start + t + 1
-                                    for j in visible ..< positions { row[j] = -Float.infinity }
-                                    Kernels.softmax(row, visible)
-                                    for j in visible ..< positions { row[j] = 0 }
-                                }
-                                // out_h[T × hd] = scores · V_g
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(positions), 1,
-                                            scores, Int32(positions), v + g * hd, Int32(kv), 0, o + h * hd, Int32(d))
-                                h += min(threads, c.headCount)
-                            }
+        state.keys[layer].withUnsafeBufferPointer { kp in
+            state.values[layer].withUnsafeBufferPointer { vp in
+                let shared = UnsafeSendableBox((q, kp.baseAddress!, vp.baseAddress!, out))
+                DispatchQueue.concurrentPerform(iterations: min(threads, c.headCount)) { worker in
+                    let (q, k, v, o) = shared.value
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * positions)
+                    defer { scores.deallocate() }
+                    var h = worker
+                    while h < c.headCount {
+                        let g = h / group
+                        // scores[T × positions] = Q_h · K_gᵀ
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(positions), Int32(hd), scale,
+                                    q + h * hd, Int32(d), k + g * hd, Int32(kv), 0, scores, Int32(positions))
+                        for t in 0..<T {
+                            let row = scores + t * positions
+                            let visible = start + t + 1
+                            for j in visible ..< positions { row[j] = -Float.infinity }
+                            Kernels.softmax(row, visible)
+                            for j in visible ..< positions { row[j] = 0 }
                         }
+                        // out_h[T × hd] = scores · V_g
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(positions), 1,
+                                    scores, Int32(positions), v + g * hd, Int32(kv), 0, o + h * hd, Int32(d))
+                        h += min(threads, c.headCount)
                     }
                 }
             }

@@ -13,6 +13,7 @@ struct KLDCommand: ParsableCommand {
     @Argument(help: "The model to judge (e.g. a quantized GGUF).") var model: String
     @OptionGroup var text: EvaluationTextOptions
     @OptionGroup var threads: ThreadOptions
+    @Flag(help: "Evaluate MODEL in W8A8 (int8 weights per channel, int8 activations per token); the base runs as stored.") var w8a8 = false
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
@@ -20,6 +21,7 @@ struct KLDCommand: ParsableCommand {
             let reference = try LlamaModel(path: base), judged = try LlamaModel(path: model)
             reference.threads = threads.count
             judged.threads = threads.count
+            if w8a8 { judged.enableW8A8() }
             let content = try MappedFile.readText(path: text.file)
             let result = try KLDivergence.evaluate(base: reference, model: judged, text: content, context: text.ctx, maxChunks: text.chunks) { i, n, kld in
                 FileHandle.standardError.write(Data("[\(i)/\(n)] mean KLD \(String(format: "%.6f", kld))\(i == n ? "\n" : "\r")".utf8))

@@ -13,12 +13,14 @@ struct PerplexityCommand: ParsableCommand {
     @Argument(help: "A GGUF model file (llama architecture).") var model: String
     @OptionGroup var text: EvaluationTextOptions
     @OptionGroup var threads: ThreadOptions
+    @Flag(help: "Evaluate in W8A8: int8 per-channel weights and per-token int8 activations in the blocks' linear layers.") var w8a8 = false
     @Flag(help: "Print the result, with per-chunk values, as JSON.") var json = false
 
     func run() throws {
         try reportingErrors {
             let llama = try LlamaModel(path: model)
             llama.threads = threads.count
+            if w8a8 { llama.enableW8A8() }
             let content = try MappedFile.readText(path: text.file)
             let stderr = FileHandle.standardError
             let result = try Perplexity.evaluate(model: llama, text: content, context: text.ctx, maxChunks: text.chunks) { chunk, total in

@@ -3,7 +3,18 @@ import Foundation
 /// Progress of long work on stderr: a redrawn bar with rate and ETA on a terminal, plain lines
 /// (one per step) otherwise, nothing with `--quiet`.
 final class ProgressReporter {
+    /// What the amounts passed to `step` count, for the rate.
+    enum Unit {
+        case bytes, tokens
+        func rate(_ perSecond: Double) -> String {
+            switch self {
+            case .bytes: return String(format: "%6.1f MB/s", perSecond / 1e6)
+            case .tokens: return String(format: "%6.1f tokens/s", perSecond)
+            }
+        }
+    }
     private let total: Int
+    private let unit: Unit
     private let totalBytes: Double
     private let quiet: Bool
     private let interactive = isatty(STDERR_FILENO) != 0
@@ -11,8 +22,9 @@ final class ProgressReporter {
     private var bytesDone = 0.0
     private var lastLine = Date.distantPast
 
-    init(total: Int, totalBytes: UInt64, quiet: Bool) {
+    init(total: Int, totalBytes: UInt64, quiet: Bool, unit: Unit = .bytes) {
         self.total = total
+        self.unit = unit
         self.totalBytes = Double(totalBytes)
         self.quiet = quiet
     }
@@ -24,7 +36,7 @@ final class ProgressReporter {
         let elapsed = max(Date().timeIntervalSince(start), 1e-3)
         let rate = bytesDone / elapsed
         let remaining = rate > 0 ? (totalBytes - bytesDone) / rate : 0
-        let stats = String(format: "%6.1f MB/s  ETA %@", rate / 1e6, Self.duration(remaining))
+        let stats = unit.rate(rate) + "  ETA " + Self.duration(remaining)
         if interactive {
             let width = 24, filled = total > 0 ? width * done / total : width
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)

@@ -1,0 +1,86 @@
+import Inference
+
+/// Accumulates `ActivationStatistics` while the model runs over a calibration corpus (it is the
+/// model's `ActivationObserver`). Sums are kept in Double; sample rows are a reservoir sample
+/// (Algorithm R, seeded) so they are spread uniformly over the whole corpus.
+public final class ActivationCollector: ActivationObserver {
+    public let activeThreshold: Float
+    public let sampleRows: Int
+    /// Sites whose rows are sampled (SmoothQuant replays the inputs of the norms it folds into).
+    public let sampledSites: Set<ActivationSite>
+
+    private struct Accumulator {
+        var columns: Int
+        var tokens = 0
+        var sumSquares: [Double]
+        var maxAbs: [Float]
+        var activeCounts: [Int]?
+        var samples: [Float] = []
+        var seen = 0
+    }
+    private var accumulators: [String: Accumulator] = [:]
+    private var random: SplitMix64
+
+    public init(activeThreshold: Float = 0.1, sampleRows: Int = 256, sampledSites: Set<ActivationSite> = [.attentionInput, .ffnInput],
+                seed: UInt64 = 0x5eed) {
+        self.activeThreshold = activeThreshold
+        self.sampleRows = sampleRows
+        self.sampledSites = sampledSites
+        random = SplitMix64(seed: seed)
+    }
+
+    public func observe(_ site: ActivationSite, layer: Int, values: UnsafeBufferPointer<Float>, tokens: Int, width: Int) {
+        let key = site.key(layer: layer)
+        var a = accumulators[key] ?? Accumulator(columns: width, sumSquares: .init(repeating: 0, count: width),
+                                                 maxAbs: .init(repeating: 0, count: width),
+                                                 activeCounts: site == .ffnDownInput ? .init(repeating: 0, count: width) : nil)
+        precondition(a.columns == width, "activation width changed for \(key)")
+        accumulators[key] = nil  // unique ownership: the arrays below are mutated in place
+        let x = values.baseAddress!
+        a.sumSquares.withUnsafeMutableBufferPointer { sum in
+            a.maxAbs.withUnsafeMutableBufferPointer { peak in
+                for t in 0..<tokens {
+                    let row = x + t * width
+                    for j in 0..<width {
+                        let v = row[j]
+                        sum[j] += Double(v * v)
+                        peak[j] = max(peak[j], abs(v))
+                    }
+                }
+            }
+        }
+        if a.activeCounts != nil {
+            for t in 0..<tokens {
+                let row = x + t * width
+                for j in 0..<width where abs(row[j]) > activeThreshold { a.activeCounts![j] += 1 }
+            }
+        }
+        if sampledSites.contains(site) && sampleRows > 0 {
+            for t in 0..<tokens {
+                let row = UnsafeBufferPointer(start: x + t * width, count: width)
+                if a.seen < sampleRows {
+                    a.samples.append(contentsOf: row)
+                } else {
+                    let slot = Int(random.next() % UInt64(a.seen + 1))
+                    if slot < sampleRows { a.samples.replaceSubrange(slot * width ..< (slot + 1) * width, with: row) }
+                }
+                a.seen += 1
+            }
+        }
+        a.tokens += tokens
+        accumulators[key] = a
+    }
+
+    /// Tokens seen at the blocks' sites (every site of every layer sees each token once).
+    public var tokenCount: Int { accumulators[ActivationSite.attentionInput.key(layer: 0)]?.tokens ?? 0 }
+
+    public func statistics(provenance: ActivationStatistics.Provenance) -> ActivationStatistics {
+        var entries: [String: ActivationStatistics.Entry] = [:]
+        for (key, a) in accumulators {
+            let n = Double(max(a.tokens, 1))
+            entries[key] = .init(columns: a.columns, meanSquare: a.sumSquares.map { Float($0 / n) }, maxAbs: a.maxAbs,
+                                 activeFraction: a.activeCounts.map { $0.map { Float(Double($0) / n) } }, samples: a.samples)
+        }
+        return ActivationStatistics(provenance: provenance, entries: entries)
+    }
+}

@@ -1,0 +1,82 @@
+import Dispatch
+import Foundation
+import QuantCore
+
+/// A weight matrix in W8A8 form: int8 values (in 16-bit lanes, see `SymmetricInt8`) with one
+/// scale per output row (per-channel symmetric quantization), built once from any stored type.
+public struct Int8Matrix: @unchecked Sendable {
+    public let rows: Int
+    public let columns: Int
+    let values: UnsafeMutablePointer<Int16>
+    let scales: [Float]
+    private let storage: Storage
+
+    /// Keeps the int8 buffer alive as long as any copy of the matrix.
+    private final class Storage: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<Int16>
+        init(count: Int) { pointer = .allocate(capacity: max(1, count)) }
+        deinit { pointer.deallocate() }
+    }
+
+    init(_ w: WeightMatrix) {
+        rows = w.rows
+        columns = w.columns
+        storage = Storage(count: w.rows * w.columns)
+        values = storage.pointer
+        var scales = [Float](repeating: 0, count: w.rows)
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: w.columns)
+        defer { row.deallocate() }
+        for r in 0..<w.rows {
+            w.dequantizeRows(r ..< r + 1, into: row)
+            scales[r] = SymmetricInt8.quantizeRow(row, count: w.columns, into: values + r * w.columns)
+        }
+        self.scales = scales
+    }
+}
+
+/// W8A8 products: each token's activations are quantized to int8 with their own scale (dynamic,
+/// per token), multiplied with the int8 weights in exact integer arithmetic, and rescaled by the
+/// token's and the row's scales: out[t, r] = s_x[t] · s_w[r] · Σ_k x_q[t, k] · w_q[r, k].
+enum Int8MatMul {
+    static func multiply(_ x: UnsafePointer<Float>, tokens: Int, by w: Int8Matrix, into out: UnsafeMutablePointer<Float>, threads: Int) {
+        let columns = w.columns, rows = w.rows
+        let quantized = UnsafeMutablePointer<Int16>.allocate(capacity: tokens * columns)
+        defer { quantized.deallocate() }
+        let tokenScales = SymmetricInt8.quantizeRows(x, rows: tokens, columns: columns, into: quantized)
+        // Tiles of rows small enough that a tile stays in L1 while every token passes over it.
+        let tileRows = max(1, min(32, (rows + 2 * threads - 1) / (2 * threads)))
+        let tiles = (rows + tileRows - 1) / tileRows
+        let workers = max(1, min(threads, tiles))
+        let task = UnsafeSendableBox((UnsafePointer(quantized), out))
+        tokenScales.withUnsafeBufferPointer { xs in
+            w.scales.withUnsafeBufferPointer { ws in
+                let scales = UnsafeSendableBox((xs.baseAddress!, ws.baseAddress!))
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    let (xq, out) = task.value
+                    let (xs, ws) = scales.value
+                    var tile = worker
+                    while tile < tiles {
+                        let first = tile * tileRows, last = min(rows, first + tileRows)
+                        var t = 0
+                        while t + 4 <= tokens {
+                            let xRows = xq + t * columns
+                            for r in first ..< last {
+                                let sums = SymmetricInt8.dot4(xRows, stride: columns, w.values + r * columns, count: columns)
+                                for i in 0..<4 { out[(t + i) * rows + r] = xs[t + i] * ws[r] * Float(sums[i]) }
+                            }
+                            t += 4
+                        }
+                        while t < tokens {
+                            let xRow = xq + t * columns
+                            for r in first ..< last {
+                                out[t * rows + r] = xs[t] * ws[r] * Float(SymmetricInt8.dot(xRow, w.values + r * columns, count: columns))
+                            }
+                            t += 1
+                        }
+                        tile += workers
+                    }
+                }
+            }
+        }
+    }
+}
