@@ -1,4 +1,5 @@
 import Inference
+import QuantFormats
 
 /// What `quantkit calibrate` measured: for every linear layer's input (an `ActivationSite` of a
 /// layer), per channel, the mean of x², the max |x|, for FFN neurons the fraction of tokens on
@@ -86,5 +87,22 @@ public struct ActivationStatistics: Sendable, Equatable {
         guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]), layer >= 0,
               let site = ActivationSite(rawValue: String(parts[2])), site != .outputInput else { return nil }
         return (site, layer)
+    }
+}
+
+extension ActivationStatistics {
+    /// Keys written into a GGUF quantized with these statistics: llama-quantize's imatrix
+    /// provenance keys (so tools that read them see where the importance came from) plus
+    /// QuantKit's hashes of the model and corpus.
+    public func provenanceMetadata(path: String) -> [GGUFKeyValue] {
+        [
+            .init("quantize.imatrix.file", .string(path)),
+            .init("quantize.imatrix.dataset", .string(provenance.corpus)),
+            .init("quantize.imatrix.entries_count", .uint32(UInt32(importance.count))),
+            .init("quantize.imatrix.chunks_count", .uint32(UInt32(provenance.sequences))),
+            .init("quantkit.calibration.model_sha256", .string(provenance.modelSHA256)),
+            .init("quantkit.calibration.corpus_sha256", .string(provenance.corpusSHA256)),
+            .init("quantkit.calibration.tokens", .uint32(UInt32(clamping: provenance.tokens))),
+        ]
     }
 }

@@ -29,6 +29,8 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Type of output.weight.") var outputTensorType: String?
     @Option(help: "Type of token_embd.weight.") var tokenEmbeddingType: String?
     @Option(help: "A llama.cpp importance matrix (legacy .dat or GGUF imatrix) for importance-weighted rounding.") var imatrix: String?
+    @Option(help: "A QuantKit statistics file (quantkit calibrate) for importance-weighted rounding.") var stats: String?
+    @Option(help: "SmoothQuant: a fixed α in [0, 1], or 'auto' to search α per layer (needs --stats).") var smoothquant: String?
     @Flag(help: "Allow converting tensors that are already quantized (compounds error).") var allowRequantize = false
     @Flag(help: "Fail instead of falling back when a tensor's rows do not fit the type.") var noFallback = false
     @Flag(help: "Keep NaN/Inf weights (by default a tensor holding any is an error).") var allowNonfinite = false
@@ -39,9 +41,10 @@ struct ConvertCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let source = try Self.openSource(input)
+            var source = try Self.openSource(input)
             let preset = try resolvePreset(source: source)
             var options = ModelConverter.Options(preset: preset)
+            guard imatrix == nil || stats == nil else { throw ValidationError("give either --imatrix or --stats, not both") }
             options.planning.pure = pure
             options.planning.outputType = try outputTensorType.map { try Self.tensorType($0, option: "--output-tensor-type") }
             options.planning.tokenEmbeddingType = try tokenEmbeddingType.map { try Self.tensorType($0, option: "--token-embedding-type") }
@@ -51,6 +54,21 @@ struct ConvertCommand: ParsableCommand {
                 options.importance = matrix.entries
                 options.planning.hasImportance = true
                 options.extraMetadata = matrix.provenance
+            }
+            if let stats {
+                let statistics = try ActivationStatisticsFile.read(path: stats)
+                options.importance = statistics.importance
+                options.planning.hasImportance = true
+                options.extraMetadata = statistics.provenanceMetadata(path: stats)
+                if let smoothquant {
+                    let plan = try SmoothQuant.plan(source: source, statistics: statistics, alpha: try Self.alpha(smoothquant), threads: threads.count)
+                    if !quiet { Self.report(plan) }
+                    source = SmoothedSource(base: source, plan: plan)
+                    options.importance = plan.adjust(importance: options.importance)
+                    options.extraMetadata += plan.metadata
+                }
+            } else if smoothquant != nil {
+                throw ValidationError("--smoothquant needs the activation statistics of --stats (from quantkit calibrate)")
             }
             options.allowRequantize = allowRequantize
             options.noFallback = noFallback
@@ -83,6 +101,23 @@ struct ConvertCommand: ParsableCommand {
         if try ModelFileKind.detect(path: path) == .gguf { return GGUFSource(file: try GGUFFile(path: path)) }
         let folder = (path as NSString).deletingLastPathComponent
         return try HuggingFaceSource(folder: folder.isEmpty ? "." : folder)
+    }
+
+    static func alpha(_ text: String) throws -> SmoothQuant.Alpha {
+        if text == "auto" { return .auto }
+        guard let value = Float(text), (0...1).contains(value) else { throw ValidationError("--smoothquant takes a number in [0, 1] or 'auto', not '\(text)'") }
+        return .fixed(value)
+    }
+
+    /// α per layer and the W8A8 error it buys on the calibration samples (stderr).
+    static func report(_ plan: SmoothQuantPlan) {
+        var lines = ["SmoothQuant: layer  site     α     W8A8 rel. error without → with"]
+        for site in plan.sites {
+            let errors = site.errorWithout.map { before in String(format: "%.5f → %.5f", before, site.errorWith ?? .nan) } ?? "(no samples)"
+            let kind = (site.site == .attentionInput ? "attn" : "ffn").padding(toLength: 7, withPad: " ", startingAt: 0)
+            lines.append(String(format: "             %5d  ", site.layer) + kind + String(format: " %.2f  ", site.alpha) + errors)
+        }
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
     private func resolvePreset(source: any ConversionSource) throws -> QuantizationPreset {

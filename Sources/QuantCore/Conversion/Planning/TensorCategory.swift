@@ -37,6 +37,12 @@ public enum TensorCategory: String, Sendable, CaseIterable {
 
     /// Whether llama.cpp quantizes a tensor at all (`tensor_allows_quantization`): only 2-D+
     /// `*weight` tensors, never norms, expert routers or the small special tables listed here.
+    /// N of a `blk.N.…` tensor name; nil outside the blocks.
+    public static func layerIndex(of name: String) -> Int? {
+        guard name.hasPrefix("blk.") else { return nil }
+        return Int(name.dropFirst(4).prefix { $0.isNumber })
+    }
+
     public static func allowsQuantization(name: String, dimensions: Int) -> Bool {
         guard dimensions >= 2, name.hasSuffix("weight") else { return false }
         return !neverQuantizedFragments.contains { name.contains($0) }

@@ -90,10 +90,7 @@ public struct TensorTypePlanner: Sendable {
     /// llama.cpp's `weight_name_comparer`: tensors outside blocks first, then by block number,
     /// then by name.
     static func llamaOrder(_ names: [String]) -> [Int] {
-        func layer(_ name: String) -> Int {
-            guard name.hasPrefix("blk.") else { return -1 }
-            return Int(name.dropFirst(4).prefix { $0.isNumber }) ?? -1
-        }
+        func layer(_ name: String) -> Int { TensorCategory.layerIndex(of: name) ?? -1 }
         return names.indices.sorted { a, b in
             let (la, lb) = (layer(names[a]), layer(names[b]))
             return la != lb ? la < lb : names[a].utf8.lexicographicallyPrecedes(names[b].utf8)

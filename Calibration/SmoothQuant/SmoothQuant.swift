@@ -1,0 +1,171 @@
+import CBLAS
+import Dispatch
+import Foundation
+import Inference
+import QuantCore
+import QuantFormats
+
+/// SmoothQuant (Xiao et al., 2023): migrate activation outliers into the weights with per-channel
+/// scales s_j = max|X_j|^α / max|W_:,j|^(1−α), folded into attn_norm (→ q, k, v) and ffn_norm
+/// (→ gate, up). With `.auto`, α is searched per layer and site on the grid 0, 0.05, …, 1,
+/// minimizing the W8A8 output error (per-channel int8 weights, per-token int8 activations) on the
+/// calibration samples, as Intel Neural Compressor's auto-tuning does.
+public enum SmoothQuant {
+    public enum Alpha: Sendable, Equatable {
+        case fixed(Float)
+        case auto
+    }
+
+    public enum SmoothQuantError: Error, CustomStringConvertible {
+        case missingStatistics(key: String)
+        case widthMismatch(key: String, statistics: Int, model: Int)
+        case noSamples(key: String)
+        case quantizedSource(tensor: String, type: String)
+        case missingTensor(String)
+
+        public var description: String {
+            switch self {
+            case let .missingStatistics(key): return "the statistics file has no entry '\(key)' — was it made from this model?"
+            case let .widthMismatch(key, statistics, model): return "statistics entry '\(key)' has \(statistics) channels, the model's tensors \(model)"
+            case let .noSamples(key): return "--smoothquant auto needs activation samples, and '\(key)' has none (calibrate with --sample-rows > 0)"
+            case let .quantizedSource(tensor, type): return "SmoothQuant rescales weights and needs a float source; '\(tensor)' is \(type)"
+            case let .missingTensor(name): return "the model has no tensor '\(name)'"
+            }
+        }
+    }
+
+    public static let grid: [Float] = (0...20).map { Float($0) / 20 }
+
+    /// Computes the smoothing of every layer from the source weights and the statistics.
+    public static func plan(source: any ConversionSource, statistics: ActivationStatistics, alpha: Alpha, threads: Int,
+                            progress: (Int, Int) -> Void = { _, _ in }) throws -> SmoothQuantPlan {
+        openblas_set_num_threads(1)  // the α grid is spread over the cores instead
+        let index = Dictionary(uniqueKeysWithValues: source.tensors.enumerated().map { ($1.name, $0) })
+        let layers = Set(source.tensors.compactMap { TensorCategory.layerIndex(of: $0.name) }).sorted()
+        var sites: [SmoothQuantPlan.Site] = []
+        let work = layers.flatMap { l in [ActivationSite.attentionInput, .ffnInput].map { (l, $0) } }
+        for (done, (layer, site)) in work.enumerated() {
+            let key = site.key(layer: layer)
+            guard let entry = statistics.entry(site, layer: layer) else { throw SmoothQuantError.missingStatistics(key: key) }
+            let weights = try site.tensorNames(layer: layer).map { try floats(of: $0, in: source, index: index) }
+            let columns = weights[0].columns
+            guard entry.columns == columns else { throw SmoothQuantError.widthMismatch(key: key, statistics: entry.columns, model: columns) }
+            let stacked = SiteWeights(values: weights.flatMap(\.values), rows: weights.reduce(0) { $0 + $1.rows }, columns: columns)
+            let weightMax = stacked.columnMaxAbs()
+            let samples = entry.sampleRows > 0 ? entry : nil
+            if alpha == .auto && samples == nil { throw SmoothQuantError.noSamples(key: key) }
+            let problem = samples.map { SearchProblem(samples: $0.samples, sampleRows: $0.sampleRows, weights: stacked) }
+            let chosen: Float, error: Double?
+            switch alpha {
+            case let .fixed(value):
+                chosen = value
+                error = problem?.error(scales: scales(activationMax: entry.maxAbs, weightMax: weightMax, alpha: value))
+            case .auto:
+                let errors = problem!.errors(for: grid.map { scales(activationMax: entry.maxAbs, weightMax: weightMax, alpha: $0) }, threads: threads)
+                let best = errors.indices.min { errors[$0] < errors[$1] }!
+                (chosen, error) = (grid[best], errors[best])
+            }
+            sites.append(.init(layer: layer, site: site, alpha: chosen,
+                               scales: scales(activationMax: entry.maxAbs, weightMax: weightMax, alpha: chosen),
+                               errorWithout: problem?.error(scales: nil), errorWith: error))
+            progress(done + 1, work.count)
+        }
+        return SmoothQuantPlan(sites: sites)
+    }
+
+    /// s_j = max|X_j|^α / max|W_:,j|^(1−α), with both maxima floored at 1e-5 (a dead channel gets
+    /// a finite scale) and s clamped to [1e-5, 1e5] so a fold never overflows.
+    public static func scales(activationMax: [Float], weightMax: [Float], alpha: Float) -> [Float] {
+        zip(activationMax, weightMax).map { x, w in
+            let s = powf(max(x, 1e-5), alpha) / powf(max(w, 1e-5), 1 - alpha)
+            return min(max(s, 1e-5), 1e5)
+        }
+    }
+
+    struct SiteWeights {
+        var values: [Float]
+        var rows: Int
+        var columns: Int
+        func columnMaxAbs() -> [Float] {
+            var result = [Float](repeating: 0, count: columns)
+            for r in 0..<rows { for j in 0..<columns { result[j] = max(result[j], abs(values[r * columns + j])) } }
+            return result
+        }
+    }
+
+    static func floats(of name: String, in source: any ConversionSource, index: [String: Int]) throws -> SiteWeights {
+        guard let i = index[name] else { throw SmoothQuantError.missingTensor(name) }
+        let tensor = source.tensors[i]
+        guard !tensor.type.traits!.isQuantized else { throw SmoothQuantError.quantizedSource(tensor: name, type: tensor.type.name) }
+        let codec = try TensorCodec(type: tensor.type, tensor: name)
+        let values = try source.withData(i) { try codec.dequantize(Array($0), rowLength: Int(tensor.rowLength), tensor: name) }
+        return SiteWeights(values: values, rows: Int(tensor.rowCount), columns: Int(tensor.rowLength))
+    }
+
+    /// W8A8 error of one site on its calibration samples: Y = X·Wᵀ against
+    /// Q(X / s) · Q(W · diag(s))ᵀ with per-token and per-channel symmetric int8.
+    struct SearchProblem {
+        let samples: [Float]
+        let sampleRows: Int
+        let weights: SiteWeights
+        let reference: [Float]
+        let referenceEnergy: Double
+
+        init(samples: [Float], sampleRows: Int, weights: SiteWeights) {
+            self.samples = samples
+            self.sampleRows = sampleRows
+            self.weights = weights
+            reference = Self.product(samples, rows: sampleRows, weights.values, outputs: weights.rows, columns: weights.columns)
+            referenceEnergy = reference.reduce(0) { $0 + Double($1) * Double($1) }
+        }
+
+        func error(scales: [Float]?) -> Double {
+            let n = weights.columns
+            var x = samples, w = weights.values
+            if let scales {
+                for r in 0..<sampleRows { for j in 0..<n { x[r * n + j] /= scales[j] } }
+                for r in 0..<weights.rows { for j in 0..<n { w[r * n + j] *= scales[j] } }
+            }
+            Self.fakeQuantize(&x, rows: sampleRows, columns: n)
+            Self.fakeQuantize(&w, rows: weights.rows, columns: n)
+            let y = Self.product(x, rows: sampleRows, w, outputs: weights.rows, columns: n)
+            var energy = 0.0
+            for i in y.indices { let e = Double(y[i] - reference[i]); energy += e * e }
+            return energy / max(referenceEnergy, .leastNormalMagnitude)
+        }
+
+        func errors(for candidates: [[Float]], threads: Int) -> [Double] {
+            var results = [Double](repeating: 0, count: candidates.count)
+            results.withUnsafeMutableBufferPointer { out in
+                let box = UnsafeSendable(out.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: candidates.count) { box.value[$0] = error(scales: candidates[$0]) }
+            }
+            return results
+        }
+
+        /// Rows replaced by their symmetric-int8 reconstruction (the values int8 arithmetic sees).
+        static func fakeQuantize(_ values: inout [Float], rows: Int, columns: Int) {
+            var q = [Int16](repeating: 0, count: columns)
+            values.withUnsafeMutableBufferPointer { v in
+                for r in 0..<rows {
+                    let row = v.baseAddress! + r * columns
+                    let scale = SymmetricInt8.quantizeRow(row, count: columns, into: &q)
+                    for j in 0..<columns { row[j] = Float(q[j]) * scale }
+                }
+            }
+        }
+
+        static func product(_ x: [Float], rows: Int, _ w: [Float], outputs: Int, columns: Int) -> [Float] {
+            var y = [Float](repeating: 0, count: rows * outputs)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(columns), 1,
+                        x, Int32(columns), w, Int32(columns), 0, &y, Int32(outputs))
+            return y
+        }
+    }
+}
+
+/// A pointer shared with `concurrentPerform` workers that write disjoint elements.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

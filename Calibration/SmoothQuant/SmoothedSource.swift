@@ -1,0 +1,40 @@
+import QuantCore
+import QuantFormats
+
+/// A conversion source with SmoothQuant folded in: the norms and weights a plan touches are
+/// handed out as f32 (norm / s, W · diag(s)), built one tensor at a time when the converter asks;
+/// everything else passes through untouched.
+public struct SmoothedSource: ConversionSource {
+    public let base: any ConversionSource
+    public let plan: SmoothQuantPlan
+    public let tensors: [SourceTensor]
+    private let transforms: [String: SmoothQuantPlan.Transform]
+
+    public init(base: any ConversionSource, plan: SmoothQuantPlan) {
+        self.base = base
+        self.plan = plan
+        let transforms = plan.transforms
+        self.transforms = transforms
+        tensors = base.tensors.map { transforms[$0.name] == nil ? $0 : SourceTensor(name: $0.name, shape: $0.shape, type: .F32) }
+    }
+
+    public var path: String { base.path }
+    public var metadata: GGUFMetadata { base.metadata }
+    public func prefetch(_ index: Int) { base.prefetch(index) }
+    public func release(_ index: Int) { base.release(index) }
+
+    public func withData<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let original = base.tensors[index]
+        guard let transform = transforms[original.name] else { return try base.withData(index, body) }
+        let codec = try TensorCodec(type: original.type, tensor: original.name)
+        var values = try base.withData(index) { try codec.dequantize(Array($0), rowLength: Int(original.rowLength), tensor: original.name) }
+        let columns = Int(original.rowLength)
+        switch transform {
+        case let .divideElements(scales):
+            for j in values.indices { values[j] /= scales[j % columns] }
+        case let .scaleColumns(scales):
+            for j in values.indices { values[j] *= scales[j % columns] }
+        }
+        return try values.withUnsafeBytes(body)
+    }
+}
