@@ -47,19 +47,21 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/quantkit-bench"),
 
+        // Generated test inputs shared by several test targets (a tiny random llama GGUF).
+        .target(name: "TestSupport", dependencies: ["Inference", "QuantCore", "QuantFormats"], path: "Tests/Support"),
         .testTarget(name: "QuantFormatsTests", dependencies: ["QuantFormats"],
                     path: "Tests/QuantFormatsTests"),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "QuantFormats"],
                     path: "Tests/QuantCoreTests"),
-        .testTarget(name: "QuantCalibrationTests", dependencies: ["QuantCalibration", "QuantCore", "QuantFormats", "Inference"],
+        .testTarget(name: "QuantCalibrationTests", dependencies: ["QuantCalibration", "QuantCore", "QuantFormats", "Inference", "TestSupport"],
                     path: "Tests/QuantCalibrationTests"),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "QuantCore", "QuantFormats"],
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "QuantCore", "QuantFormats", "TestSupport"],
                     path: "Tests/InferenceTests"),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CZstd"],
                     path: "Tests/SystemLibraryTests"),
         // Oracle scripts under Tests/InteropTests/Scripts are run in place (found via #filePath).
         .testTarget(name: "InteropTests", dependencies: ["QuantFormats", "QuantCore", "Inference", "QuantCalibration"],
                     path: "Tests/InteropTests", exclude: ["Scripts"]),
-        .testTarget(name: "CLITests", dependencies: ["QuantFormats", "quantkit"], path: "Tests/CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["QuantFormats", "quantkit", "TestSupport"], path: "Tests/CLITests"),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Inference
+import TestSupport
 import QuantCore
 import QuantFormats
 import Testing

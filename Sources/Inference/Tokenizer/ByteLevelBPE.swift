@@ -1,8 +1,8 @@
 /// GPT-2's byte ↔ unicode mapping: every byte becomes a printable code point so that byte-level
 /// BPE vocabularies are valid UTF-8 strings (bytes 33–126, 161–172, 174–255 map to themselves,
 /// the other 68 to 256…323 in order).
-enum ByteUnicode {
-    static let byteToScalar: [Unicode.Scalar] = {
+public enum ByteUnicode {
+    public static let byteToScalar: [Unicode.Scalar] = {
         var table = [Unicode.Scalar](repeating: " ", count: 256)
         var next: UInt32 = 256
         for byte in 0..<256 {

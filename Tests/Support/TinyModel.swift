@@ -1,14 +1,15 @@
 import Foundation
-@testable import Inference
+import Inference
 import QuantCore
 import QuantFormats
 
 /// Writes a tiny random llama GGUF (dim 64, 2 blocks, 4 heads, 2 KV heads, FFN 128) with a
 /// byte-level BPE vocabulary of the 256 byte tokens plus a few merges, for fast unit tests.
-enum TinyModel {
-    static let dim = 64, blocks = 2, heads = 4, kvHeads = 2, ffn = 128
+/// (A support target, so every test target can build one.)
+public enum TinyModel {
+    public static let dim = 64, blocks = 2, heads = 4, kvHeads = 2, ffn = 128
 
-    static func vocabulary() -> (tokens: [String], merges: [String]) {
+    public static func vocabulary() -> (tokens: [String], merges: [String]) {
         var tokens = (0..<256).map { String(ByteUnicode.byteToScalar[$0]) }
         let merges = ["t h", "th e", "Ġ t", "Ġt he"]
         for merge in merges { tokens.append(merge.replacingOccurrences(of: " ", with: "")) }
@@ -16,7 +17,7 @@ enum TinyModel {
     }
 
     /// Writes the model; `mutate` may edit metadata and tensors to build broken variants.
-    static func write(type: GGMLType = .F32, mutate: (inout GGUFMetadata, inout [GGUFTensorDescriptor]) -> Void = { _, _ in }) throws -> String {
+    public static func write(type: GGMLType = .F32, mutate: (inout GGUFMetadata, inout [GGUFTensorDescriptor]) -> Void = { _, _ in }) throws -> String {
         let (tokens, merges) = vocabulary()
         var metadata = GGUFMetadata()
         metadata["general.architecture"] = .string("llama")
