@@ -7,7 +7,8 @@ import QuantFormats
 
 /// SmoothQuant (Xiao et al., 2023): migrate activation outliers into the weights with per-channel
 /// scales s_j = max|X_j|^α / max|W_:,j|^(1−α), folded into attn_norm (→ q, k, v) and ffn_norm
-/// (→ gate, up). With `.auto`, α is searched per layer and site on the grid 0, 0.05, …, 1,
+/// (→ gate, up), and optionally into ffn_up (→ down) and attn_v (→ output); see `SmoothingSite`.
+/// With `.auto`, α is searched per layer and site on the grid 0, 0.05, …, 1,
 /// minimizing the W8A8 output error (per-channel int8 weights, per-token int8 activations) on the
 /// calibration samples, as Intel Neural Compressor's auto-tuning does.
 public enum SmoothQuant {
@@ -36,22 +37,30 @@ public enum SmoothQuant {
 
     public static let grid: [Float] = (0...20).map { Float($0) / 20 }
 
-    /// Computes the smoothing of every layer from the source weights and the statistics.
-    public static func plan(source: any ConversionSource, statistics: ActivationStatistics, alpha: Alpha, threads: Int,
+    /// Computes the smoothing of every layer's `sites` from the source weights and the statistics.
+    public static func plan(source: any ConversionSource, statistics: ActivationStatistics, alpha: Alpha,
+                            sites kinds: [SmoothingSite] = SmoothingSite.allCases, threads: Int,
                             progress: (Int, Int) -> Void = { _, _ in }) throws -> SmoothQuantPlan {
         openblas_set_num_threads(1)  // the α grid is spread over the cores instead
         let index = Dictionary(uniqueKeysWithValues: source.tensors.enumerated().map { ($1.name, $0) })
         let layers = Set(source.tensors.compactMap { TensorCategory.layerIndex(of: $0.name) }).sorted()
+        let heads = Int(source.metadata.integer("llama.attention.head_count") ?? 1)
+        let kvHeads = Int(source.metadata.integer("llama.attention.head_count_kv") ?? Int64(heads))
         var sites: [SmoothQuantPlan.Site] = []
-        let work = layers.flatMap { l in [ActivationSite.attentionInput, .ffnInput].map { (l, $0) } }
-        for (done, (layer, site)) in work.enumerated() {
+        let work = layers.flatMap { l in kinds.map { (l, $0) } }
+        for (done, (layer, kind)) in work.enumerated() {
+            let site = kind.activationSite
             let key = site.key(layer: layer)
             guard let entry = statistics.entry(site, layer: layer) else { throw SmoothQuantError.missingStatistics(key: key) }
             let weights = try site.tensorNames(layer: layer).map { try floats(of: $0, in: source, index: index) }
             let columns = weights[0].columns
             guard entry.columns == columns else { throw SmoothQuantError.widthMismatch(key: key, statistics: entry.columns, model: columns) }
             let stacked = SiteWeights(values: weights.flatMap(\.values), rows: weights.reduce(0) { $0 + $1.rows }, columns: columns)
-            let weightMax = stacked.columnMaxAbs()
+            // attn_output's input channels of q heads that share a KV head must share a scale.
+            let groups = kind == .attentionOutputInput
+                ? ChannelGroups(channels: columns, heads: heads, kvHeads: kvHeads) : ChannelGroups(identity: columns)
+            let activationMax = groups.reduce(entry.maxAbs), weightMax = groups.reduce(stacked.columnMaxAbs())
+            func scales(_ alpha: Float) -> [Float] { Self.scales(activationMax: activationMax, weightMax: weightMax, alpha: alpha) }
             let samples = entry.sampleRows > 0 ? entry : nil
             if alpha == .auto && samples == nil { throw SmoothQuantError.noSamples(key: key) }
             let problem = samples.map { SearchProblem(samples: $0.samples, sampleRows: $0.sampleRows, weights: stacked) }
@@ -59,18 +68,46 @@ public enum SmoothQuant {
             switch alpha {
             case let .fixed(value):
                 chosen = value
-                error = problem?.error(scales: scales(activationMax: entry.maxAbs, weightMax: weightMax, alpha: value))
+                error = problem?.error(scales: groups.expand(scales(value)))
             case .auto:
-                let errors = problem!.errors(for: grid.map { scales(activationMax: entry.maxAbs, weightMax: weightMax, alpha: $0) }, threads: threads)
+                let errors = problem!.errors(for: grid.map { groups.expand(scales($0)) }, threads: threads)
                 let best = errors.indices.min { errors[$0] < errors[$1] }!
                 (chosen, error) = (grid[best], errors[best])
             }
-            sites.append(.init(layer: layer, site: site, alpha: chosen,
-                               scales: scales(activationMax: entry.maxAbs, weightMax: weightMax, alpha: chosen),
+            let producerScales = scales(chosen)
+            sites.append(.init(layer: layer, site: kind, alpha: chosen, scales: groups.expand(producerScales), producerScales: producerScales,
                                errorWithout: problem?.error(scales: nil), errorWith: error))
             progress(done + 1, work.count)
         }
         return SmoothQuantPlan(sites: sites)
+    }
+
+    /// Channels that must share one scale: for attn_output's input, channel i of every q head
+    /// reading KV head g maps to V channel g·d_head + i; elsewhere each channel is its own group.
+    struct ChannelGroups {
+        /// Group of each channel.
+        let group: [Int]
+        let count: Int
+
+        init(identity channels: Int) {
+            group = Array(0..<channels)
+            count = channels
+        }
+
+        init(channels: Int, heads: Int, kvHeads: Int) {
+            let headDimension = channels / max(heads, 1), perGroup = max(heads / max(kvHeads, 1), 1)
+            group = (0..<channels).map { c in (c / headDimension) / perGroup * headDimension + c % headDimension }
+            count = kvHeads * headDimension
+        }
+
+        /// The maximum over each group's channels.
+        func reduce(_ values: [Float]) -> [Float] {
+            var result = [Float](repeating: 0, count: count)
+            for (c, g) in group.enumerated() { result[g] = max(result[g], values[c]) }
+            return result
+        }
+
+        func expand(_ values: [Float]) -> [Float] { group.map { values[$0] } }
     }
 
     /// s_j = max|X_j|^α / max|W_:,j|^(1−α), with both maxima floored at 1e-5 (a dead channel gets

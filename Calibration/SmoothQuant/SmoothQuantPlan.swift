@@ -1,61 +1,117 @@
 import Inference
 import QuantFormats
 
-/// The smoothing SmoothQuant applies to a model: for each folded site (the input of q/k/v, the
-/// input of gate/up) of each layer, per-channel scales s with X' = X / s and W' = W · diag(s).
-/// The division is folded into the RMSNorm weight that produces X, so the model stays a plain
-/// llama model and its float outputs are unchanged; only what int8 does to X' and W' changes.
+/// Where SmoothQuant can fold a site's scales so that the float model is unchanged: the tensor
+/// that produces the activation absorbs 1/s, the tensors that consume it absorb s.
+///
+/// The paper (and the issue) fold into the RMSNorms in front of q/k/v and gate/up. The same
+/// algebra holds exactly for two more sites of a llama block, which is where W8A8 hurts most
+/// on SmolLM2: ffn_down's input silu(gate)·up is linear in up's rows, and attn_output's input
+/// is a convex mix of v's rows (per KV head, so heads sharing a KV head share scales).
+public enum SmoothingSite: String, CaseIterable, Sendable, Codable {
+    case attentionInput = "attn_in", ffnInput = "ffn_in", ffnDownInput = "ffn_down_in", attentionOutputInput = "attn_out_in"
+
+    public var activationSite: ActivationSite {
+        switch self {
+        case .attentionInput: return .attentionInput
+        case .ffnInput: return .ffnInput
+        case .ffnDownInput: return .ffnDownInput
+        case .attentionOutputInput: return .attentionOutputInput
+        }
+    }
+
+    /// The tensor that produces the activation and how it absorbs 1/s.
+    public func producer(layer: Int) -> (name: String, fold: SmoothQuantPlan.Transform.Kind) {
+        let block = "blk.\(layer)."
+        switch self {
+        case .attentionInput: return (block + "attn_norm.weight", .divideElements)
+        case .ffnInput: return (block + "ffn_norm.weight", .divideElements)
+        case .ffnDownInput: return (block + "ffn_up.weight", .divideRows)
+        case .attentionOutputInput: return (block + "attn_v.weight", .divideRows)
+        }
+    }
+
+    /// The sites folded into the norms, as in the SmoothQuant paper.
+    public static let norms: [SmoothingSite] = [.attentionInput, .ffnInput]
+}
+
+/// The smoothing SmoothQuant applies to a model: for each folded site of each layer, per-channel
+/// scales s with X' = X / s and W' = W · diag(s) for the weights that consume X. The division is
+/// folded into the tensor that produces X, so the model stays a plain llama model and its float
+/// outputs are unchanged; only what int8 does to X' and W' changes.
 public struct SmoothQuantPlan: Sendable {
     public struct Site: Sendable, Codable {
         public let layer: Int
-        public let site: ActivationSite
+        public let site: SmoothingSite
         public let alpha: Float
+        /// One scale per input channel of the consuming weights.
         public let scales: [Float]
+        /// The producer's scales (one per KV channel for attn_v; otherwise `scales`).
+        public let producerScales: [Float]
         /// Relative W8A8 output error ‖Y_w8a8 − Y‖² / ‖Y‖² on the calibration samples, without
         /// smoothing and with the chosen α (nil when there were no samples to measure on).
         public let errorWithout: Double?
         public let errorWith: Double?
 
-        /// The norm whose weight is divided by the scales.
-        public var normName: String { "blk.\(layer)." + (site == .attentionInput ? "attn_norm.weight" : "ffn_norm.weight") }
-
-        enum CodingKeys: String, CodingKey { case layer, site, alpha, errorWithout = "w8a8_error_without", errorWith = "w8a8_error_with", scales }
+        enum CodingKeys: String, CodingKey {
+            case layer, site, alpha, errorWithout = "w8a8_error_without", errorWith = "w8a8_error_with", scales, producerScales = "producer_scales"
+        }
     }
 
     public let sites: [Site]
     public init(sites: [Site]) { self.sites = sites }
 
-    /// Per tensor name, how it changes: `.divideElements` for norms, `.scaleColumns` for weights.
-    public enum Transform: Sendable {
-        case divideElements([Float])
-        case scaleColumns([Float])
+    /// One change to a tensor; a tensor may get several (ffn_up consumes ffn_in and produces
+    /// ffn_down_in), and they commute: W'[r, j] = W[r, j] · s_in[j] / s_out[r].
+    public struct Transform: Sendable {
+        public enum Kind: Sendable { case divideElements, divideRows, scaleColumns }
+        public let kind: Kind
+        public let scales: [Float]
     }
 
-    public var transforms: [String: Transform] {
-        var result: [String: Transform] = [:]
+    public var transforms: [String: [Transform]] {
+        var result: [String: [Transform]] = [:]
         for site in sites {
-            result[site.normName] = .divideElements(site.scales)
-            for name in site.site.tensorNames(layer: site.layer) { result[name] = .scaleColumns(site.scales) }
+            let producer = site.site.producer(layer: site.layer)
+            result[producer.name, default: []].append(Transform(kind: producer.fold, scales: site.producerScales))
+            for name in site.site.activationSite.tensorNames(layer: site.layer) {
+                result[name, default: []].append(Transform(kind: .scaleColumns, scales: site.scales))
+            }
         }
         return result
     }
 
-    /// Keys recording the smoothing in the output GGUF (α per layer, attention and FFN).
+    /// Keys recording the smoothing in the output GGUF: α per layer for each folded site.
     public var metadata: [GGUFKeyValue] {
-        func alphas(_ kind: ActivationSite) -> [Float] { sites.filter { $0.site == kind }.sorted { $0.layer < $1.layer }.map(\.alpha) }
-        return [
-            .init("quantkit.smoothquant.alpha_attn", .array(.float32(alphas(.attentionInput)))),
-            .init("quantkit.smoothquant.alpha_ffn", .array(.float32(alphas(.ffnInput)))),
-        ]
+        SmoothingSite.allCases.compactMap { kind in
+            let alphas = sites.filter { $0.site == kind }.sorted { $0.layer < $1.layer }.map(\.alpha)
+            return alphas.isEmpty ? nil : GGUFKeyValue("quantkit.smoothquant.alpha_\(kind.rawValue)", .array(.float32(alphas)))
+        }
     }
 
     /// Importance (mean x²) as seen after smoothing: x' = x / s, so mean x'² = mean x² / s².
     public func adjust(importance: [String: [Float]]) -> [String: [Float]] {
         var adjusted = importance
-        for case let (name, .scaleColumns(scales)) in transforms {
-            guard let values = importance[name], values.count == scales.count else { continue }
-            adjusted[name] = zip(values, scales).map { $0 / ($1 * $1) }
+        for (name, list) in transforms {
+            for transform in list where transform.kind == .scaleColumns {
+                guard let values = adjusted[name], values.count == transform.scales.count else { continue }
+                adjusted[name] = zip(values, transform.scales).map { $0 / ($1 * $1) }
+            }
         }
         return adjusted
+    }
+}
+
+extension SmoothQuantPlan.Transform {
+    /// Applies the change to a row-major tensor of `columns` per row (a norm is one row).
+    func apply(to values: inout [Float], columns: Int) {
+        switch kind {
+        case .divideElements:
+            for j in values.indices { values[j] /= scales[j % columns] }
+        case .scaleColumns:
+            for j in values.indices { values[j] *= scales[j % columns] }
+        case .divideRows:
+            for j in values.indices { values[j] /= scales[j / columns] }
+        }
     }
 }

@@ -8,7 +8,7 @@ public struct SmoothedSource: ConversionSource {
     public let base: any ConversionSource
     public let plan: SmoothQuantPlan
     public let tensors: [SourceTensor]
-    private let transforms: [String: SmoothQuantPlan.Transform]
+    private let transforms: [String: [SmoothQuantPlan.Transform]]
 
     public init(base: any ConversionSource, plan: SmoothQuantPlan) {
         self.base = base
@@ -25,16 +25,10 @@ public struct SmoothedSource: ConversionSource {
 
     public func withData<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let original = base.tensors[index]
-        guard let transform = transforms[original.name] else { return try base.withData(index, body) }
+        guard let list = transforms[original.name] else { return try base.withData(index, body) }
         let codec = try TensorCodec(type: original.type, tensor: original.name)
         var values = try base.withData(index) { try codec.dequantize(Array($0), rowLength: Int(original.rowLength), tensor: original.name) }
-        let columns = Int(original.rowLength)
-        switch transform {
-        case let .divideElements(scales):
-            for j in values.indices { values[j] /= scales[j % columns] }
-        case let .scaleColumns(scales):
-            for j in values.indices { values[j] *= scales[j % columns] }
-        }
+        for transform in list { transform.apply(to: &values, columns: Int(original.rowLength)) }
         return try values.withUnsafeBytes(body)
     }
 }

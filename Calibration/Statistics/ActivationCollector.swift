@@ -6,7 +6,7 @@ import Inference
 public final class ActivationCollector: ActivationObserver {
     public let activeThreshold: Float
     public let sampleRows: Int
-    /// Sites whose rows are sampled (SmoothQuant replays the inputs of the norms it folds into).
+    /// Sites whose rows are sampled (SmoothQuant's α search replays them).
     public let sampledSites: Set<ActivationSite>
 
     private struct Accumulator {
@@ -21,7 +21,8 @@ public final class ActivationCollector: ActivationObserver {
     private var accumulators: [String: Accumulator] = [:]
     private var random: SplitMix64
 
-    public init(activeThreshold: Float = 0.1, sampleRows: Int = 256, sampledSites: Set<ActivationSite> = [.attentionInput, .ffnInput],
+    public init(activeThreshold: Float = 0.1, sampleRows: Int = 128,
+                sampledSites: Set<ActivationSite> = [.attentionInput, .ffnInput, .ffnDownInput, .attentionOutputInput],
                 seed: UInt64 = 0x5eed) {
         self.activeThreshold = activeThreshold
         self.sampleRows = sampleRows

@@ -24,7 +24,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Window length when reading a text.") var ctx = 512
     @Option(help: "Length of each data-free sequence.") var sampleLength = 128
     @Option(help: "Seed of the data-free sampler and of the row sample.") var seed: UInt64 = 1
-    @Option(help: "Activation rows kept per SmoothQuant site (for --smoothquant auto).") var sampleRows = 256
+    @Option(help: "Activation rows kept per SmoothQuant site (for --smoothquant auto).") var sampleRows = 128
     @Option(help: "|activation| above which an FFN neuron counts as active.") var activeThreshold: Float = 0.1
     @Flag(help: "No progress output.") var quiet = false
     @Flag(help: "Print a summary as JSON.") var json = false

@@ -31,6 +31,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "A llama.cpp importance matrix (legacy .dat or GGUF imatrix) for importance-weighted rounding.") var imatrix: String?
     @Option(help: "A QuantKit statistics file (quantkit calibrate) for importance-weighted rounding.") var stats: String?
     @Option(help: "SmoothQuant: a fixed α in [0, 1], or 'auto' to search α per layer (needs --stats).") var smoothquant: String?
+    @Option(help: "SmoothQuant sites: 'all' (norms, ffn_up → ffn_down, attn_v → attn_output) or 'norms' (attn_norm, ffn_norm only, as in the paper).")
+    var smoothquantSites = "all"
+
     @Flag(help: "Allow converting tensors that are already quantized (compounds error).") var allowRequantize = false
     @Flag(help: "Fail instead of falling back when a tensor's rows do not fit the type.") var noFallback = false
     @Flag(help: "Keep NaN/Inf weights (by default a tensor holding any is an error).") var allowNonfinite = false
@@ -61,7 +64,9 @@ struct ConvertCommand: ParsableCommand {
                 options.planning.hasImportance = true
                 options.extraMetadata = statistics.provenanceMetadata(path: stats)
                 if let smoothquant {
-                    let plan = try SmoothQuant.plan(source: source, statistics: statistics, alpha: try Self.alpha(smoothquant), threads: threads.count)
+                    guard ["all", "norms"].contains(smoothquantSites) else { throw ValidationError("--smoothquant-sites is 'all' or 'norms'") }
+                    let plan = try SmoothQuant.plan(source: source, statistics: statistics, alpha: try Self.alpha(smoothquant),
+                                                    sites: smoothquantSites == "all" ? SmoothingSite.allCases : SmoothingSite.norms, threads: threads.count)
                     if !quiet { Self.report(plan) }
                     source = SmoothedSource(base: source, plan: plan)
                     options.importance = plan.adjust(importance: options.importance)
@@ -111,10 +116,10 @@ struct ConvertCommand: ParsableCommand {
 
     /// α per layer and the W8A8 error it buys on the calibration samples (stderr).
     static func report(_ plan: SmoothQuantPlan) {
-        var lines = ["SmoothQuant: layer  site     α     W8A8 rel. error without → with"]
+        var lines = ["SmoothQuant: layer  site         α     W8A8 rel. error without → with"]
         for site in plan.sites {
             let errors = site.errorWithout.map { before in String(format: "%.5f → %.5f", before, site.errorWith ?? .nan) } ?? "(no samples)"
-            let kind = (site.site == .attentionInput ? "attn" : "ffn").padding(toLength: 7, withPad: " ", startingAt: 0)
+            let kind = site.site.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
             lines.append(String(format: "             %5d  ", site.layer) + kind + String(format: " %.2f  ", site.alpha) + errors)
         }
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))

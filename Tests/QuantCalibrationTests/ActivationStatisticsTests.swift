@@ -17,7 +17,7 @@ struct ActivationStatisticsTests {
     }
 
     @Test func collectorAccumulatesMeanSquareMaxAndActivity() {
-        let collector = ActivationCollector(activeThreshold: 0.5, sampleRows: 2)
+        let collector = ActivationCollector(activeThreshold: 0.5, sampleRows: 2, sampledSites: [.attentionInput])
         observe(collector, .ffnDownInput, layer: 0, [[1, -2, 0], [3, 0.25, 0]])
         observe(collector, .ffnDownInput, layer: 0, [[-1, 0, 0.75]])
         observe(collector, .attentionInput, layer: 0, [[1, 2], [3, 4], [5, 6]])
@@ -28,7 +28,7 @@ struct ActivationStatisticsTests {
         #expect(down.maxAbs == [3, 2, 0.75])
         let third = Float(1.0 / 3)
         #expect(down.activeFraction == [1, third, third])
-        #expect(down.sampleRows == 0)  // not a SmoothQuant site
+        #expect(down.sampleRows == 0)  // not a sampled site here
         let attention = try! #require(stats.entry(.attentionInput, layer: 0))
         #expect(attention.activeFraction == nil)
         #expect(attention.sampleRows == 2)  // reservoir capped at sampleRows

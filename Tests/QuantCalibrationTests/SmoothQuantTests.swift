@@ -59,7 +59,7 @@ struct SmoothQuantTests {
         #expect(statistics.entries.count == 4 * TinyModel.blocks + 1)
         let source = GGUFSource(file: original.file)
         let plan = try SmoothQuant.plan(source: source, statistics: statistics, alpha: .auto, threads: 2)
-        #expect(plan.sites.count == 2 * TinyModel.blocks)
+        #expect(plan.sites.count == 4 * TinyModel.blocks)
         for site in plan.sites {
             #expect(SmoothQuant.grid.contains(site.alpha))
             #expect(site.errorWith! <= site.errorWithout! * 1.0001 || site.alpha == 0, "layer \(site.layer) \(site.site)")
@@ -69,12 +69,13 @@ struct SmoothQuantTests {
         let output = NSTemporaryDirectory() + "smoothed-\(UUID().uuidString).gguf"
         _ = try ModelConverter(source: SmoothedSource(base: source, plan: plan), options: options).write(to: output)
         let smoothed = try LlamaModel(path: output)
-        #expect(smoothed.file.metadata.array("quantkit.smoothquant.alpha_attn")?.count == TinyModel.blocks)
+        #expect(smoothed.file.metadata.array("quantkit.smoothquant.alpha_attn_out_in")?.count == TinyModel.blocks)
 
         // attn_norm really is divided by the scales (the fold is not a no-op) …
-        let site = plan.sites[0]
-        let normBefore = try original.file.data(named: site.normName).bindMemory(to: Float.self)
-        let normAfter = try smoothed.file.data(named: site.normName).bindMemory(to: Float.self)
+        let site = try #require(plan.sites.first { $0.site == .attentionInput })
+        let normName = site.site.producer(layer: site.layer).name
+        let normBefore = try original.file.data(named: normName).bindMemory(to: Float.self)
+        let normAfter = try smoothed.file.data(named: normName).bindMemory(to: Float.self)
         #expect(zip(site.scales, zip(normBefore, normAfter)).contains { s, _ in abs(s - 1) > 0.01 })
         for j in 0..<TinyModel.dim { #expect(abs(normAfter[j] - normBefore[j] / site.scales[j]) <= 1e-6 * abs(normBefore[j] / site.scales[j])) }
         // … and the float model computes the same function.
@@ -98,5 +99,15 @@ struct SmoothQuantTests {
         #expect {
             try SmoothQuant.plan(source: source, statistics: statistics, alpha: .fixed(0.5), threads: 1)
         } throws: { "\($0)".contains("no entry 'blk.1.ffn_in'") }
+    }
+}
+
+extension SmoothQuantTests {
+    @Test func headsSharingAKVHeadShareScales() {
+        // 4 q heads of 2 channels over 2 KV heads: heads 0, 1 read KV head 0; heads 2, 3 KV head 1.
+        let groups = SmoothQuant.ChannelGroups(channels: 8, heads: 4, kvHeads: 2)
+        #expect(groups.group == [0, 1, 0, 1, 2, 3, 2, 3])
+        #expect(groups.reduce([1, 5, 3, 2, 0, 1, 4, 0]) == [3, 5, 4, 1])
+        #expect(groups.expand([10, 11, 12, 13]) == [10, 11, 10, 11, 12, 13, 12, 13])
     }
 }

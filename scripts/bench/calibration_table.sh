@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The calibration recipes judged by KL divergence against the F16 test bed, on wikitext-2 test
+# (512-token chunks, llama-perplexity's windows): size, bits per weight, PPL, mean KLD and
+# same-top-token rate for each recipe. Usage:
+#   bash scripts/bench/calibration_table.sh [CHUNKS=40] [OUT_DIR]
+# Needs the test bed (scripts/bootstrap.sh). Takes about 40 minutes on 2 cores for 40 chunks.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+chunks=${1:-40}
+cache=${QUANTKIT_TESTDATA:-$HOME/.cache/quantkit-testdata}
+out=${2:-$cache/calibration-table}
+mkdir -p "$out"
+base=$cache/testbed/smollm2-135m-f16.gguf
+text=../shared/testdata/wikitext-2/wiki.test.raw
+calib=../shared/testdata/tinyshakespeare/input.txt
+anchor=../shared/testdata/anchors/testbed-imatrix-tinyshakespeare.dat
+swift build -c release --product quantkit >&2
+# A private copy of the binary, so rebuilding during the long run cannot swap it underneath.
+cp "$(swift build -c release --show-bin-path)/quantkit" "$out/quantkit"
+q=$out/quantkit
+
+# Statistics: tinyshakespeare (the corpus of llama.cpp's anchor imatrix, 10 × 512 tokens) and data-free.
+[ -f "$out/tinyshakespeare.qkstats" ] || "$q" calibrate "$base" --calib "$calib" --tokens 5120 -o "$out/tinyshakespeare.qkstats" --quiet
+[ -f "$out/data-free.qkstats" ] || "$q" calibrate "$base" -o "$out/data-free.qkstats" --quiet
+
+convert() {  # name, then convert arguments
+  local name=$1; shift
+  [ -f "$out/$name.gguf" ] || "$q" convert "$base" -o "$out/$name.gguf" --quiet "$@" 2> "$out/$name.convert.log"
+}
+convert Q8_0 --type Q8_0
+convert sq-0.5 --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant 0.5
+convert sq-auto --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant auto
+convert Q4_K_M --type Q4_K_M
+convert Q4_K_M-stats --type Q4_K_M --stats "$out/tinyshakespeare.qkstats"
+convert Q4_K_M-stats-data-free --type Q4_K_M --stats "$out/data-free.qkstats"
+convert Q4_K_M-llama-imatrix --type Q4_K_M --imatrix "$anchor"
+convert IQ4_NL --type IQ4_NL
+convert IQ4_NL-stats --type IQ4_NL --stats "$out/tinyshakespeare.qkstats"
+convert IQ4_NL-llama-imatrix --type IQ4_NL --imatrix "$anchor"
+
+judge() {  # recipe label, file, extra kld flags
+  local label=$1 file=$2; shift 2
+  local json="$out/$label.kld.json"
+  [ -s "$json" ] || "$q" kld --base "$base" "$file" -f "$text" --chunks "$chunks" --json "$@" > "$json" 2>/dev/null
+  python3 - "$label" "$file" "$json" <<'PY'
+import json, os, sys
+label, path, result = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
+size = os.path.getsize(path) / 1e6
+print(f"| {label:28} | {size:7.1f} | {result['ppl']['value']:8.4f} ± {result['ppl']['uncertainty']:.4f} "
+      f"| {result['mean_kld']['value']:.5f} ± {result['mean_kld']['uncertainty']:.5f} | {100 * result['same_top_token']['value']:6.2f} % |")
+PY
+}
+echo "| recipe | MB | PPL | mean KLD | same top |"
+echo "|---|---|---|---|---|"
+judge "F16" "$base"
+judge "Q8_0" "$out/Q8_0.gguf"
+judge "W8A8" "$base" --w8a8
+judge "W8A8 + SmoothQuant α=0.5" "$out/sq-0.5.gguf" --w8a8
+judge "W8A8 + SmoothQuant auto" "$out/sq-auto.gguf" --w8a8
+judge "Q4_K_M" "$out/Q4_K_M.gguf"
+judge "Q4_K_M + our stats" "$out/Q4_K_M-stats.gguf"
+judge "Q4_K_M + our data-free stats" "$out/Q4_K_M-stats-data-free.gguf"
+judge "Q4_K_M + llama.cpp imatrix" "$out/Q4_K_M-llama-imatrix.gguf"
+judge "IQ4_NL" "$out/IQ4_NL.gguf"
+judge "IQ4_NL + our stats" "$out/IQ4_NL-stats.gguf"
+judge "IQ4_NL + llama.cpp imatrix" "$out/IQ4_NL-llama-imatrix.gguf"
