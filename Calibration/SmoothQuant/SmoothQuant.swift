@@ -8,8 +8,8 @@ import QuantFormats
 /// SmoothQuant (Xiao et al., 2023): migrate activation outliers into the weights with per-channel
 /// scales s_j = max|X_j|^α / max|W_:,j|^(1−α), folded into attn_norm (→ q, k, v) and ffn_norm
 /// (→ gate, up), and optionally into ffn_up (→ down) and attn_v (→ output); see `SmoothingSite`.
-/// With `.auto`, α is searched per layer and site on the grid 0, 0.05, …, 1,
-/// minimizing the W8A8 output error (per-channel int8 weights, per-token int8 activations) on the
+/// With `.auto`, α is searched per layer and site on the grid 0, 0.05, …, 1 (or the site is left
+/// unsmoothed when no α helps), minimizing the W8A8 output error (per-channel int8 weights, per-token int8 activations) on the
 /// calibration samples, as Intel Neural Compressor's auto-tuning does.
 public enum SmoothQuant {
     public enum Alpha: Sendable, Equatable {
@@ -64,7 +64,8 @@ public enum SmoothQuant {
             let samples = entry.sampleRows > 0 ? entry : nil
             if alpha == .auto && samples == nil { throw SmoothQuantError.noSamples(key: key) }
             let problem = samples.map { SearchProblem(samples: $0.samples, sampleRows: $0.sampleRows, weights: stacked) }
-            let chosen: Float, error: Double?
+            let errorWithout = problem?.error(scales: nil)
+            var chosen: Float?, error: Double?
             switch alpha {
             case let .fixed(value):
                 chosen = value
@@ -72,11 +73,12 @@ public enum SmoothQuant {
             case .auto:
                 let errors = problem!.errors(for: grid.map { groups.expand(scales($0)) }, threads: threads)
                 let best = errors.indices.min { errors[$0] < errors[$1] }!
-                (chosen, error) = (grid[best], errors[best])
+                // "Leave it alone" is a candidate too: some sites have no outliers worth moving.
+                (chosen, error) = errors[best] < errorWithout! ? (grid[best], errors[best]) : (nil, errorWithout)
             }
-            let producerScales = scales(chosen)
+            let producerScales = chosen.map(scales) ?? [Float](repeating: 1, count: groups.count)
             sites.append(.init(layer: layer, site: kind, alpha: chosen, scales: groups.expand(producerScales), producerScales: producerScales,
-                               errorWithout: problem?.error(scales: nil), errorWith: error))
+                               errorWithout: errorWithout, errorWith: error))
             progress(done + 1, work.count)
         }
         return SmoothQuantPlan(sites: sites)

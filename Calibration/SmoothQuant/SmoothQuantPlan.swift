@@ -43,7 +43,8 @@ public struct SmoothQuantPlan: Sendable {
     public struct Site: Sendable, Codable {
         public let layer: Int
         public let site: SmoothingSite
-        public let alpha: Float
+        /// nil: the search found no α better than leaving the site alone (all scales 1).
+        public let alpha: Float?
         /// One scale per input channel of the consuming weights.
         public let scales: [Float]
         /// The producer's scales (one per KV channel for attn_v; otherwise `scales`).
@@ -81,10 +82,11 @@ public struct SmoothQuantPlan: Sendable {
         return result
     }
 
-    /// Keys recording the smoothing in the output GGUF: α per layer for each folded site.
+    /// Keys recording the smoothing in the output GGUF: α per layer for each folded site
+    /// (−1 where the site was left unsmoothed).
     public var metadata: [GGUFKeyValue] {
         SmoothingSite.allCases.compactMap { kind in
-            let alphas = sites.filter { $0.site == kind }.sorted { $0.layer < $1.layer }.map(\.alpha)
+            let alphas = sites.filter { $0.site == kind }.sorted { $0.layer < $1.layer }.map { $0.alpha ?? -1 }
             return alphas.isEmpty ? nil : GGUFKeyValue("quantkit.smoothquant.alpha_\(kind.rawValue)", .array(.float32(alphas)))
         }
     }

@@ -120,7 +120,7 @@ struct ConvertCommand: ParsableCommand {
         for site in plan.sites {
             let errors = site.errorWithout.map { before in String(format: "%.5f → %.5f", before, site.errorWith ?? .nan) } ?? "(no samples)"
             let kind = site.site.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
-            lines.append(String(format: "             %5d  ", site.layer) + kind + String(format: " %.2f  ", site.alpha) + errors)
+            lines.append(String(format: "             %5d  ", site.layer) + kind + (site.alpha.map { String(format: " %.2f  ", $0) } ?? " off   ") + errors)
         }
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }

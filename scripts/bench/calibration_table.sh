@@ -29,6 +29,7 @@ convert() {  # name, then convert arguments
 }
 convert Q8_0 --type Q8_0
 convert sq-0.5 --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant 0.5
+convert sq-auto-norms --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant auto --smoothquant-sites norms
 convert sq-auto --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant auto
 convert Q4_K_M --type Q4_K_M
 convert Q4_K_M-stats --type Q4_K_M --stats "$out/tinyshakespeare.qkstats"
@@ -55,8 +56,9 @@ echo "|---|---|---|---|---|"
 judge "F16" "$base"
 judge "Q8_0" "$out/Q8_0.gguf"
 judge "W8A8" "$base" --w8a8
-judge "W8A8 + SmoothQuant α=0.5" "$out/sq-0.5.gguf" --w8a8
-judge "W8A8 + SmoothQuant auto" "$out/sq-auto.gguf" --w8a8
+judge "W8A8 + SmoothQuant α=0.5, all" "$out/sq-0.5.gguf" --w8a8
+judge "W8A8 + SmoothQuant auto, norms" "$out/sq-auto-norms.gguf" --w8a8
+judge "W8A8 + SmoothQuant auto, all" "$out/sq-auto.gguf" --w8a8
 judge "Q4_K_M" "$out/Q4_K_M.gguf"
 judge "Q4_K_M + our stats" "$out/Q4_K_M-stats.gguf"
 judge "Q4_K_M + our data-free stats" "$out/Q4_K_M-stats-data-free.gguf"
