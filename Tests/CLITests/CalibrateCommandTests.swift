@@ -1,0 +1,55 @@
+import Foundation
+import QuantFormats
+import TestSupport
+import Testing
+
+/// `quantkit calibrate`, `convert --stats/--smoothquant` and `perplexity --w8a8` as a script sees
+/// them: JSON summaries, provenance in the output, and clear errors with a non-zero status.
+struct CalibrateCommandTests {
+    @Test func calibrateThenConvertWithSmoothQuant() throws {
+        let folder = try temporaryDirectory()
+        let model = try TinyModel.write()
+        let stats = folder + "/tiny.qkstats"
+        let calibrate = try CLIRunner.run("calibrate", model, "-o", stats, "--tokens", "64", "--sample-length", "16", "--quiet", "--json")
+        #expect(calibrate.status == 0, "\(calibrate.stderr)")
+        let summary = try JSONParser.parse(calibrate.stdout)
+        #expect(summary["provenance"]?["tokens"]?.int64 == 64)
+        #expect(summary["provenance"]?["corpus"]?.string?.hasPrefix("data-free") == true)
+        #expect(summary["entries"]?.int64 == 9)  // 4 sites × 2 layers + the output head
+
+        let output = folder + "/smoothed.gguf"
+        let convert = try CLIRunner.run("convert", model, "-o", output, "--type", "Q8_0", "--stats", stats, "--smoothquant", "auto")
+        #expect(convert.status == 0, "\(convert.stderr)")
+        #expect(convert.stderr.contains("SmoothQuant: layer"))
+        let file = try GGUFFile(path: output)
+        #expect(file.metadata.string("quantize.imatrix.file") == stats)
+        #expect(file.metadata.string("quantkit.calibration.model_sha256")?.count == 64)
+        #expect(file.metadata.array("quantkit.smoothquant.alpha_ffn_down_in")?.count == 2)
+
+        let text = folder + "/text.txt"
+        try String(repeating: "the cat sat on the mat and then the other cat came. ", count: 30).write(toFile: text, atomically: true, encoding: .utf8)
+        let w8a8 = try CLIRunner.run("perplexity", output, "-f", text, "--ctx", "32", "--chunks", "2", "--w8a8", "--json")
+        #expect(w8a8.status == 0, "\(w8a8.stderr)")
+        #expect((try JSONParser.parse(w8a8.stdout)["ppl"]?.double).map { $0.isFinite && $0 > 1 } == true)
+    }
+
+    @Test func badInputIsAClearError() throws {
+        let folder = try temporaryDirectory()
+        let model = try TinyModel.write()
+        let notStats = folder + "/not.qkstats"
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: notStats))
+        let cases: [([String], String)] = [
+            (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--smoothquant", "0.5"], "--smoothquant needs"),
+            (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--stats", notStats], "zstd"),
+            (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--stats", notStats, "--imatrix", notStats], "either --imatrix or --stats"),
+            (["calibrate", model, "-o", folder + "/s.qkstats", "--calib", folder + "/missing.txt"], "missing.txt"),
+            (["calibrate", folder + "/missing.gguf", "-o", folder + "/s.qkstats"], "missing.gguf"),
+        ]
+        for (arguments, message) in cases {
+            let result = try CLIRunner.run(arguments: arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder + "/a.gguf") && !FileManager.default.fileExists(atPath: folder + "/s.qkstats"))
+    }
+}
