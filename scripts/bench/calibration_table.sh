@@ -41,7 +41,7 @@ convert IQ4_NL-llama-imatrix --type IQ4_NL --imatrix "$anchor"
 
 judge() {  # recipe label, file, extra kld flags
   local label=$1 file=$2; shift 2
-  local json="$out/$label.kld.json"
+  local json="$out/${label//[^A-Za-z0-9_.=-]/_}.kld.json"
   [ -s "$json" ] || "$q" kld --base "$base" "$file" -f "$text" --chunks "$chunks" --json "$@" > "$json" 2>/dev/null
   python3 - "$label" "$file" "$json" <<'PY'
 import json, os, sys
@@ -51,18 +51,35 @@ print(f"| {label:28} | {size:7.1f} | {result['ppl']['value']:8.4f} ± {result['p
       f"| {result['mean_kld']['value']:.5f} ± {result['mean_kld']['uncertainty']:.5f} | {100 * result['same_top_token']['value']:6.2f} % |")
 PY
 }
+# Most telling rows first (a partial run still answers the main questions). The F16 row is the
+# base PPL every kld run reports (its KLD against itself is 0 by definition).
+rows=(
+  "Q4_K_M + our stats|Q4_K_M-stats.gguf|"
+  "Q4_K_M + llama.cpp imatrix|Q4_K_M-llama-imatrix.gguf|"
+  "Q4_K_M|Q4_K_M.gguf|"
+  "W8A8|@base|--w8a8"
+  "W8A8 + SmoothQuant auto, all|sq-auto.gguf|--w8a8"
+  "IQ4_NL + our stats|IQ4_NL-stats.gguf|"
+  "IQ4_NL + llama.cpp imatrix|IQ4_NL-llama-imatrix.gguf|"
+  "IQ4_NL|IQ4_NL.gguf|"
+  "W8A8 + SmoothQuant auto, norms|sq-auto-norms.gguf|--w8a8"
+  "W8A8 + SmoothQuant α=0.5, all|sq-0.5.gguf|--w8a8"
+  "Q8_0|Q8_0.gguf|"
+  "Q4_K_M + our data-free stats|Q4_K_M-stats-data-free.gguf|"
+)
 echo "| recipe | MB | PPL | mean KLD | same top |"
 echo "|---|---|---|---|---|"
-judge "F16" "$base"
-judge "Q8_0" "$out/Q8_0.gguf"
-judge "W8A8" "$base" --w8a8
-judge "W8A8 + SmoothQuant α=0.5, all" "$out/sq-0.5.gguf" --w8a8
-judge "W8A8 + SmoothQuant auto, norms" "$out/sq-auto-norms.gguf" --w8a8
-judge "W8A8 + SmoothQuant auto, all" "$out/sq-auto.gguf" --w8a8
-judge "Q4_K_M" "$out/Q4_K_M.gguf"
-judge "Q4_K_M + our stats" "$out/Q4_K_M-stats.gguf"
-judge "Q4_K_M + our data-free stats" "$out/Q4_K_M-stats-data-free.gguf"
-judge "Q4_K_M + llama.cpp imatrix" "$out/Q4_K_M-llama-imatrix.gguf"
-judge "IQ4_NL" "$out/IQ4_NL.gguf"
-judge "IQ4_NL + our stats" "$out/IQ4_NL-stats.gguf"
-judge "IQ4_NL + llama.cpp imatrix" "$out/IQ4_NL-llama-imatrix.gguf"
+for row in "${rows[@]}"; do
+  IFS='|' read -r label file flags <<< "$row"
+  [ "$file" = "@base" ] && file=$base || file=$out/$file
+  # shellcheck disable=SC2086
+  judge "$label" "$file" $flags
+done
+python3 - "$out" "$base" <<'PY'
+import glob, json, os, sys
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.kld.json"))):
+    try: base = json.load(open(path))["ppl_base"]
+    except Exception: continue
+    print(f"| {'F16 (base)':28} | {os.path.getsize(sys.argv[2]) / 1e6:7.1f} | {base['value']:8.4f} ± {base['uncertainty']:.4f} | 0 | 100.00 % |")
+    break
+PY
