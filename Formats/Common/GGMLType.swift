@@ -8,10 +8,12 @@ public struct GGMLType: RawRepresentable, Hashable, Sendable, CustomStringConver
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    /// The traits of a known type, nil for an id no ggml release ever used.
+    /// The traits of a known type (ggml's or a QuantKit extension), nil for any other id.
     public var traits: GGMLTypeTraits? {
         let index = Int(rawValue)
-        guard index < Self.traitsTable.count, let row = Self.traitsTable[index] else { return nil }
+        guard index < Self.traitsTable.count, let row = Self.traitsTable[index] else {
+            return Self.extensionTraits.first { $0.id == rawValue }
+        }
         return row
     }
 
@@ -21,15 +23,18 @@ public struct GGMLType: RawRepresentable, Hashable, Sendable, CustomStringConver
     /// Looks a type up by its ggml spelling (case-insensitive): "Q4_K", "q8_0", "bf16".
     public init?(name: String) {
         let wanted = name.uppercased()
-        guard let row = Self.traitsTable.first(where: { $0?.name == wanted && $0?.isRetired == false }),
-              let row else { return nil }
+        let rows = Self.traitsTable.compactMap { $0 } + Self.extensionTraits
+        guard let row = rows.first(where: { $0.name == wanted && !$0.isRetired }) else { return nil }
         self.rawValue = row.id
     }
 
-    /// Every live (non-retired) type, in id order.
+    /// Every live (non-retired) ggml type, in id order (QuantKit extensions not included).
     public static var allLive: [GGMLType] {
         traitsTable.compactMap { row in row.flatMap { $0.isRetired ? nil : GGMLType(rawValue: $0.id) } }
     }
+
+    /// True for a QuantKit extension type, which llama.cpp cannot load.
+    public var isExtension: Bool { Self.extensionTraits.contains { $0.id == rawValue } }
 }
 
 /// Size facts for one ggml type.
@@ -54,6 +59,33 @@ public struct GGMLTypeTraits: Sendable, Equatable {
         guard elements % UInt64(blockSize) == 0 else { return nil }
         let (bytes, overflow) = (elements / UInt64(blockSize)).multipliedReportingOverflow(by: UInt64(bytesPerBlock))
         return overflow ? nil : bytes
+    }
+}
+
+extension GGMLType {
+    /// QuantKit's own tensor types (documented in README.md, "QuantKit GGUF extension types"). Their ids start at 1024, far
+    /// above ggml's (< 64), so a ggml release adding types will not collide, and llama.cpp refuses
+    /// such a file with "invalid ggml type" instead of misreading it.
+    ///
+    /// NF4: bitsandbytes' NF4 with blocksize 64: f32 absmax, then 32 bytes of codes with the
+    /// first element of each pair in the HIGH nibble (bitsandbytes' order, not ggml's).
+    /// NF4_DQ: the same codes, but the absmax is double-quantized as bitsandbytes'
+    /// `compress_statistics` does: one u8 index into the signed dynamic map per block; the f32
+    /// offset and one f32 nested absmax per 256 blocks (of the flattened tensor) live in the F32
+    /// companion tensor `<name>.nf4_dq` = [offset, nested absmax…].
+    public static let extensionTraits: [GGMLTypeTraits] = [
+        GGMLTypeTraits(id: 1024, name: "NF4", blockSize: 64, bytesPerBlock: 4 + 64 / 2, isRetired: false),     // absmax, qs
+        GGMLTypeTraits(id: 1025, name: "NF4_DQ", blockSize: 64, bytesPerBlock: 1 + 64 / 2, isRetired: false),  // absmax index, qs
+    ]
+
+    /// The companion tensor holding an NF4_DQ tensor's nested statistics.
+    public static func doubleQuantCompanionName(of tensor: String) -> String { tensor + ".nf4_dq" }
+    /// Blocks of 64 per nested absmax (bitsandbytes' nested blocksize).
+    public static let doubleQuantNestedBlocks = 256
+    /// Elements of the companion of an NF4_DQ tensor of `elements` weights.
+    public static func doubleQuantCompanionLength(elements: UInt64) -> UInt64 {
+        let blocks = elements / 64
+        return 1 + (blocks + UInt64(doubleQuantNestedBlocks) - 1) / UInt64(doubleQuantNestedBlocks)
     }
 }
 
@@ -118,6 +150,8 @@ extension GGMLType {
 
     public static let F32 = GGMLType(rawValue: 0)
     public static let F16 = GGMLType(rawValue: 1)
+    public static let NF4 = GGMLType(rawValue: 1024)
+    public static let NF4_DQ = GGMLType(rawValue: 1025)
     public static let Q4_0 = GGMLType(rawValue: 2)
     public static let Q4_1 = GGMLType(rawValue: 3)
     public static let Q5_0 = GGMLType(rawValue: 6)

@@ -14,22 +14,32 @@ public struct WeightMatrix: @unchecked Sendable {
     let codec: any BlockCodec.Type
     /// The fast path, looked up once (a dynamic cast per row costs more than small rows).
     let fastCodec: (any FastBlockCodec.Type)?
+    /// Decoded-at-load storage when the stored form cannot be read row by row (NF4_DQ).
+    private let owned: OwnedBytes?
 
     init(name: String, info: GGUFTensorInfo, file: GGUFFile) throws {
         guard info.shape.count == 2 || (info.shape.count == 1) else {
             throw InferenceError.shapeMismatch(tensor: name, expected: [0, 0], found: info.shape)
         }
-        guard let codec = CodecRegistry.codec(for: info.type) else {
+        // NF4_DQ's absmax is compressed across the whole tensor: restore it once (a few KB per
+        // tensor more than stored) and read the result as NF4.
+        var owned: OwnedBytes?
+        if info.type == .NF4_DQ {
+            owned = OwnedBytes(try NF4DoubleQuant.expand(file.data(for: info), companion: try GGUFSource.companion(of: info, in: file), tensor: name))
+        }
+        let storedType = owned == nil ? info.type : .NF4
+        guard let codec = CodecRegistry.codec(for: storedType) else {
             throw InferenceError.unsupportedTensorType(tensor: name, type: info.type.name)
         }
         self.name = name
-        type = info.type
+        self.owned = owned
+        type = storedType
         columns = Int(info.shape[0])
         rows = info.shape.count == 2 ? Int(info.shape[1]) : 1
         self.codec = codec
         fastCodec = codec as? any FastBlockCodec.Type
         rowBytes = columns / codec.blockSize * codec.blockBytes
-        data = UnsafeRawPointer(file.data(for: info).baseAddress!)
+        data = owned.map { UnsafeRawPointer($0.pointer) } ?? UnsafeRawPointer(file.data(for: info).baseAddress!)
     }
 
     /// Decodes rows `range` into `output` (range.count × columns floats).
@@ -50,4 +60,14 @@ public struct WeightMatrix: @unchecked Sendable {
         out.withUnsafeMutableBufferPointer { dequantizeRows(0..<rows, into: $0.baseAddress!) }
         return out
     }
+}
+
+/// Bytes at a stable address for the lifetime of the weight matrices that share them.
+final class OwnedBytes: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    init(_ bytes: [UInt8]) {
+        pointer = .allocate(byteCount: max(1, bytes.count), alignment: 64)
+        bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+    }
+    deinit { pointer.deallocate() }
 }

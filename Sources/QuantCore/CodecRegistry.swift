@@ -8,7 +8,7 @@ public enum CodecRegistry {
             F32Codec.self, F16Codec.self, BF16Codec.self,
             Q8_0Codec.self, Q4_0Codec.self, Q4_1Codec.self, Q5_0Codec.self, Q5_1Codec.self,
             Q2_KCodec.self, Q3_KCodec.self, Q4_KCodec.self, Q5_KCodec.self, Q6_KCodec.self,
-            IQ4_NLCodec.self, IQ4_XSCodec.self,
+            IQ4_NLCodec.self, IQ4_XSCodec.self, NF4Codec.self,
         ]
         return Dictionary(uniqueKeysWithValues: all.map { ($0.type, $0) })
     }()

@@ -139,8 +139,8 @@ struct ConvertCommand: ParsableCommand {
     }
 
     private static func tensorType(_ name: String, option: String) throws -> GGMLType {
-        guard let type = GGMLType(name: name), CodecRegistry.codec(for: type) != nil else {
-            throw ValidationError("\(option): unknown tensor type '\(name)' (supported: \(CodecRegistry.supportedTypes.map(\.name).joined(separator: ", ")))")
+        guard let type = GGMLType(name: name), ModelConverter.encodableTypes.contains(type) else {
+            throw ValidationError("\(option): unknown tensor type '\(name)' (supported: \(ModelConverter.encodableTypes.map(\.name).joined(separator: ", ")))")
         }
         return type
     }

@@ -51,7 +51,7 @@ enum TensorTypeRules {
     }
 
     private static func override(pattern: String, type name: String, origin: String) throws -> TensorTypeOverride {
-        guard let type = GGMLType(name: name), CodecRegistry.codec(for: type) != nil else {
+        guard let type = GGMLType(name: name), ModelConverter.encodableTypes.contains(type) else {
             throw RuleError(description: "\(origin): unknown tensor type '\(name)'")
         }
         do { return try TensorTypeOverride(pattern: pattern, type: type) } catch {

@@ -36,21 +36,40 @@ public protocol ConversionSource: Sendable {
     func release(_ index: Int)
 }
 
-/// A GGUF file as a conversion source: tensors and metadata as stored.
+/// A GGUF file as a conversion source: tensors and metadata as stored, except QuantKit's NF4_DQ:
+/// its companion tensors are not model tensors, and an NF4_DQ tensor is handed out as the NF4 it
+/// decodes to (absmax restored exactly), so every codec path can read it.
 public struct GGUFSource: ConversionSource {
     public let file: GGUFFile
     public let tensors: [SourceTensor]
+    /// The file's tensor behind each source tensor.
+    private let stored: [GGUFTensorInfo]
 
     public init(file: GGUFFile) {
         self.file = file
-        tensors = file.tensors.map { SourceTensor(name: $0.name, shape: $0.shape, type: $0.type) }
+        let companions = Set(file.tensors.filter { $0.type == .NF4_DQ }.map { GGMLType.doubleQuantCompanionName(of: $0.name) })
+        stored = file.tensors.filter { !companions.contains($0.name) }
+        tensors = stored.map { SourceTensor(name: $0.name, shape: $0.shape, type: $0.type == .NF4_DQ ? .NF4 : $0.type) }
     }
 
     public var path: String { file.path }
     public var metadata: GGUFMetadata { file.metadata }
     public func withData<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        try body(file.data(for: file.tensors[index]))
+        let info = stored[index]
+        guard info.type == .NF4_DQ else { return try body(file.data(for: info)) }
+        let expanded = try NF4DoubleQuant.expand(file.data(for: info), companion: try Self.companion(of: info, in: file), tensor: info.name)
+        return try expanded.withUnsafeBytes(body)
     }
-    public func prefetch(_ index: Int) { file.prefetch(file.tensors[index]) }
-    public func release(_ index: Int) { file.release(file.tensors[index]) }
+    public func prefetch(_ index: Int) { file.prefetch(stored[index]) }
+    public func release(_ index: Int) { file.release(stored[index]) }
+
+    /// The F32 companion of an NF4_DQ tensor, checked for presence and type.
+    public static func companion(of info: GGUFTensorInfo, in file: GGUFFile) throws -> UnsafeBufferPointer<Float> {
+        let name = GGMLType.doubleQuantCompanionName(of: info.name)
+        guard let companion = file.tensor(named: name) else { throw FormatError(file: file.path, .tensorNotFound(name)) }
+        guard companion.type == .F32 else {
+            throw CodecError.unsupportedType(tensor: name, type: companion.type.name + " (an NF4_DQ companion must be F32)")
+        }
+        return file.data(for: companion).bindMemory(to: Float.self)
+    }
 }

@@ -61,6 +61,13 @@ public struct ModelConverter {
     let importance: [String: [Float]]
     public let plan: [PlannedTensor]
     public let writer: GGUFWriter
+    /// What each tensor of the output is: a planned tensor, or the companion (nested statistics)
+    /// of the NF4_DQ tensor before it.
+    private enum OutputTensor { case planned(Int), doubleQuantCompanion(of: Int) }
+    private let outputs: [OutputTensor]
+
+    /// Types `--type`/`--tensor-type` may name: every codec's, and NF4_DQ (a tensor-level encoder).
+    public static var encodableTypes: [GGMLType] { CodecRegistry.supportedTypes + [.NF4_DQ] }
 
     public init(source: any ConversionSource, options: Options) throws {
         self.source = source
@@ -102,8 +109,18 @@ public struct ModelConverter {
         outputMetadata[GGUFKey.fileType] = .uint32(options.planning.preset.fileType)
         outputMetadata[GGUFKey.quantizationVersion] = .uint32(2)
         for entry in options.extraMetadata { outputMetadata[entry.key] = entry.value }
-        writer = try GGUFWriter(metadata: outputMetadata,
-                                tensors: plan.map { GGUFTensorDescriptor(name: $0.name, shape: $0.shape, type: $0.type) })
+        var descriptors: [GGUFTensorDescriptor] = [], outputs: [OutputTensor] = []
+        for (i, tensor) in plan.enumerated() {
+            descriptors.append(GGUFTensorDescriptor(name: tensor.name, shape: tensor.shape, type: tensor.type))
+            outputs.append(.planned(i))
+            if tensor.type == .NF4_DQ {
+                let length = GGMLType.doubleQuantCompanionLength(elements: tensor.shape.reduce(1, *))
+                descriptors.append(GGUFTensorDescriptor(name: GGMLType.doubleQuantCompanionName(of: tensor.name), shape: [length], type: .F32))
+                outputs.append(.doubleQuantCompanion(of: i))
+            }
+        }
+        self.outputs = outputs
+        writer = try GGUFWriter(metadata: outputMetadata, tensors: descriptors)
     }
 
     /// True when some tensor keeps a quantized source type it is converted away from.
@@ -132,12 +149,20 @@ public struct ModelConverter {
             throw ConversionError.sameFile(output)
         }
         AtomicFileWriter.removeStaleTemporaries(for: output)
-        try writer.write(to: output) { i, sink in
+        // The nested statistics of the NF4_DQ tensor just written, for its companion (next).
+        var companion: [Float] = []
+        try writer.write(to: output) { k, sink in
+            guard case let .planned(i) = outputs[k] else {
+                try companion.withUnsafeBytes { try sink.write($0) }
+                return
+            }
             let tensor = source.tensors[i], planned = plan[i]
             if i + 1 < plan.count { source.prefetch(i + 1) }
             try source.withData(i) { data in
                 if tensor.type == planned.type {
                     try sink.write(data)
+                } else if planned.type == .NF4_DQ {
+                    companion = try convertDoubleQuantized(data, tensor: tensor, into: sink)
                 } else {
                     try convert(data, tensor: tensor, to: planned.type, into: sink)
                 }
@@ -148,6 +173,28 @@ public struct ModelConverter {
         var summary = plannedSummary
         summary.seconds = Date().timeIntervalSince(start)
         return summary
+    }
+
+    /// NF4_DQ's statistics span the whole tensor, so it is decoded whole (one tensor's f32, the
+    /// working set bound the converter promises) and encoded at once; returns the companion.
+    private func convertDoubleQuantized(_ data: UnsafeRawBufferPointer, tensor: SourceTensor, into sink: TensorDataSink) throws -> [Float] {
+        let rowLength = Int(tensor.rowLength)
+        let decoder = try TensorCodec(type: tensor.type, tensor: tensor.name, threads: options.threads)
+        var values = [Float](repeating: 0, count: Int(tensor.elementCount))
+        try values.withUnsafeMutableBufferPointer { try decoder.dequantize(data, rowLength: rowLength, into: $0, tensor: tensor.name) }
+        if !options.allowNonFinite, let first = values.firstIndex(where: { !$0.isFinite }) {
+            throw ConversionError.nonFiniteValues(tensor: tensor.name, count: values.lazy.filter { !$0.isFinite }.count, first: first)
+        }
+        let encoded = try values.withUnsafeBufferPointer { x in
+            if let importance = importance[tensor.name] {
+                return try importance.withUnsafeBufferPointer {
+                    try NF4DoubleQuant.encode(x, rowLength: rowLength, importance: $0, threads: options.threads, tensor: tensor.name)
+                }
+            }
+            return try NF4DoubleQuant.encode(x, rowLength: rowLength, threads: options.threads, tensor: tensor.name)
+        }
+        try encoded.blocks.withUnsafeBytes { try sink.write($0) }
+        return encoded.companion
     }
 
     /// Rows are converted in slabs of about `slabBytes` of f32, so the working set stays small

@@ -4,7 +4,9 @@ import QuantFormats
 /// A Hugging Face llama-family checkpoint folder as a conversion source: tensors renamed to
 /// GGUF, q/k rows permuted to llama.cpp's RoPE layout, norms widened to F32, 2-D weights kept in
 /// their stored precision (BF16 stays BF16), and metadata built from config.json and the
-/// tokenizer files as llama.cpp's convert_hf_to_gguf.py writes it.
+/// tokenizer files as llama.cpp's convert_hf_to_gguf.py writes it. Weights of a bitsandbytes-4bit
+/// checkpoint (NF4/FP4, plain or double-quantized) are dequantized as bitsandbytes does, to the
+/// dtype they were quantized from — a conversion llama.cpp's converter cannot do.
 public final class HuggingFaceSource: ConversionSource, @unchecked Sendable {
     public let path: String
     public let config: HFLlamaConfig
@@ -15,6 +17,7 @@ public final class HuggingFaceSource: ConversionSource, @unchecked Sendable {
 
     private enum Origin {
         case checkpoint(SafetensorsCheckpoint.Entry, HFTensorMapping)
+        case bitsandbytes(BnB4BitCheckpointWeight, HFTensorMapping)
         case generated([Float])
     }
     private let origins: [Origin]
@@ -25,13 +28,21 @@ public final class HuggingFaceSource: ConversionSource, @unchecked Sendable {
         checkpoint = try SafetensorsCheckpoint(path: folder)
         let (required, optional) = HFTensorMapping.expected(for: config)
         let known = Dictionary(uniqueKeysWithValues: (required + optional).map { ($0.hfName, $0) })
-        for entry in checkpoint.entries where known[entry.info.name] == nil && !HFTensorMapping.isIgnored(entry.info.name) {
+        for entry in checkpoint.entries where known[entry.info.name] == nil && !HFTensorMapping.isIgnored(entry.info.name)
+            && !BnB4BitCheckpointWeight.isCompanion(entry.info.name, in: checkpoint) {
             throw HFCheckpointError(file: folder, .unexpectedTensor(entry.info.name))
         }
         var found: [(SourceTensor, Origin)] = []
         for mapping in required + optional {
             guard let entry = checkpoint.entry(named: mapping.hfName) else {
                 if required.contains(mapping) { throw HFCheckpointError(file: folder, .missingTensor(mapping.hfName)) }
+                continue
+            }
+            if let weight = try BnB4BitCheckpointWeight(checkpoint: checkpoint, name: mapping.hfName) {
+                guard weight.shape == mapping.hfShape else {
+                    throw HFCheckpointError(file: folder, .wrongShape(tensor: mapping.hfName, expected: mapping.hfShape, found: weight.shape))
+                }
+                found.append((SourceTensor(name: mapping.ggufName, shape: mapping.hfShape.reversed(), type: weight.dtype), .bitsandbytes(weight, mapping)))
                 continue
             }
             guard entry.info.shape == mapping.hfShape else {
@@ -72,6 +83,10 @@ public final class HuggingFaceSource: ConversionSource, @unchecked Sendable {
         switch origins[index] {
         case let .generated(values):
             return try values.withUnsafeBytes(body)
+        case let .bitsandbytes(weight, mapping):
+            let values = try weight.dequantized()
+            guard case .rope? = mapping.permutation else { return try values.withUnsafeBytes(body) }
+            return try values.withUnsafeBytes { permuted($0, tensor: tensor, mapping: mapping) }.withUnsafeBytes(body)
         case let .checkpoint(entry, mapping):
             let stored = checkpoint.data(for: entry)
             let storedType = entry.info.dtype.ggmlType!
@@ -82,19 +97,25 @@ public final class HuggingFaceSource: ConversionSource, @unchecked Sendable {
                 }
                 return try values.withUnsafeBytes(body)
             }
-            guard case let .rope(heads)? = mapping.permutation else { return try body(stored) }
-            let rows = Int(tensor.rowCount), rowBytes = stored.count / rows
-            let headDimension = rows / heads
-            var permuted = [UInt8](repeating: 0, count: stored.count)
-            permuted.withUnsafeMutableBytes { out in
-                for row in 0..<rows {
-                    let from = ropeSourceRow(row, headDimension: headDimension)
-                    out.baseAddress!.advanced(by: row * rowBytes)
-                        .copyMemory(from: stored.baseAddress!.advanced(by: from * rowBytes), byteCount: rowBytes)
-                }
-            }
-            return try permuted.withUnsafeBytes(body)
+            guard case .rope? = mapping.permutation else { return try body(stored) }
+            return try permuted(stored, tensor: tensor, mapping: mapping).withUnsafeBytes(body)
         }
+    }
+
+    /// q/k rows reordered to llama.cpp's RoPE layout.
+    private func permuted(_ stored: UnsafeRawBufferPointer, tensor: SourceTensor, mapping: HFTensorMapping) -> [UInt8] {
+        guard case let .rope(heads)? = mapping.permutation else { return Array(stored) }
+        let rows = Int(tensor.rowCount), rowBytes = stored.count / rows
+        let headDimension = rows / heads
+        var permuted = [UInt8](repeating: 0, count: stored.count)
+        permuted.withUnsafeMutableBytes { out in
+            for row in 0..<rows {
+                let from = ropeSourceRow(row, headDimension: headDimension)
+                out.baseAddress!.advanced(by: row * rowBytes)
+                    .copyMemory(from: stored.baseAddress!.advanced(by: from * rowBytes), byteCount: rowBytes)
+            }
+        }
+        return permuted
     }
 
     public func prefetch(_ index: Int) {

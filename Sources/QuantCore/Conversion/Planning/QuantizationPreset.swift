@@ -69,6 +69,9 @@ public struct QuantizationPreset: Sendable, Equatable {
             .attentionV: [.init(.gqaAtLeast4, .Q5_K)],
             .ffnDown: [.init(.all(.firstEighth, .withoutImportance), .Q5_K)],
         ]),
+        // QuantKit extensions (llama.cpp has no file type for them): file_type is the type id.
+        // Like every ggml type, the output (or tied embedding) gets Q6_K from the output rule.
+        .init("NF4", GGMLType.NF4.rawValue, .NF4), .init("NF4_DQ", GGMLType.NF4_DQ.rawValue, .NF4_DQ),
     ]
 
     init(_ name: String, _ fileType: UInt32, _ defaultType: GGMLType, _ rules: [TensorCategory: [MixRule]] = [:]) {

@@ -8,6 +8,8 @@ public enum TensorTypeChoice {
     public static let fallback: [GGMLType: GGMLType] = [
         .Q2_K: .Q4_0, .Q3_K: .Q4_0, .IQ4_XS: .IQ4_NL,
         .Q4_K: .Q5_0, .Q5_K: .Q5_1, .Q6_K: .Q8_0,
+        // QuantKit's NF4 (blocks of 64): the ggml type closest in spirit, blocks of 32.
+        .NF4: .IQ4_NL, .NF4_DQ: .IQ4_NL,
     ]
 
     /// `type` if rows of `rowLength` are whole blocks of it, else its fallback, else F16.
