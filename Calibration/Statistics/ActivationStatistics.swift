@@ -16,6 +16,9 @@ public struct ActivationStatistics: Sendable, Equatable {
         /// `sampleRows` activation rows (row-major, `columns` each), chosen uniformly over the corpus.
         public var samples: [Float]
         public var sampleRows: Int { columns == 0 ? 0 : samples.count / columns }
+        /// Mean xxᵀ over the observed tokens (the layer-output Hessian up to a factor 2), upper
+        /// triangle packed row by row: columns·(columns+1)/2 values. Only with `calibrate --hessian`.
+        public var hessian: [Float]?
 
         public init(columns: Int, meanSquare: [Float], maxAbs: [Float], activeFraction: [Float]?, samples: [Float]) {
             self.columns = columns
@@ -76,6 +79,16 @@ public struct ActivationStatistics: Sendable, Equatable {
         for (key, entry) in entries {
             guard let (site, layer) = Self.parse(key: key) else { continue }
             for name in site.tensorNames(layer: layer) { result[name] = entry.meanSquare }
+        }
+        return result
+    }
+
+    /// Per GGUF weight tensor, its input's mean xxᵀ (packed upper triangle), where calibrated.
+    public var hessians: [String: [Float]] {
+        var result: [String: [Float]] = [:]
+        for (key, entry) in entries {
+            guard let hessian = entry.hessian, let (site, layer) = Self.parse(key: key) else { continue }
+            for name in site.tensorNames(layer: layer) { result[name] = hessian }
         }
         return result
     }

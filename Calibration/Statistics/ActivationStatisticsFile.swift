@@ -7,10 +7,12 @@ import QuantFormats
 ///
 ///     "QKSTATS\0"  u32 version (1)  u32 json_length  JSON  payload
 ///
-/// JSON = {"provenance": {…}, "entries": [{"key", "columns", "active", "sample_rows"}, …]};
+/// JSON = {"provenance": {…}, "entries": [{"key", "columns", "active", "sample_rows", "hessian"?}, …]};
 /// the payload holds, per entry in JSON order, little-endian: mean x² f32[columns], max |x|
 /// f32[columns], the active fraction f32[columns] if "active", then sample rows as f16
-/// [sample_rows × columns] (halves the file; samples only feed SmoothQuant's α search).
+/// [sample_rows × columns] (halves the file; samples only feed SmoothQuant's α search), then if
+/// "hessian" the mean xxᵀ as f32, upper triangle row by row [columns·(columns+1)/2] (f32: the
+/// Cholesky factorization of GPTQ-style compensation wants the precision).
 /// The reader checks every size against the payload, so a damaged file is an error naming it.
 public enum ActivationStatisticsFile {
     static let magic = Array("QKSTATS\0".utf8)
@@ -22,11 +24,14 @@ public enum ActivationStatisticsFile {
         var described: [[String: Any]] = []
         for key in keys {
             let e = statistics.entries[key]!
-            described.append(["key": key, "columns": e.columns, "active": e.activeFraction != nil, "sample_rows": e.sampleRows])
+            var item: [String: Any] = ["key": key, "columns": e.columns, "active": e.activeFraction != nil, "sample_rows": e.sampleRows]
+            if e.hessian != nil { item["hessian"] = true }
+            described.append(item)
             e.meanSquare.forEach { payload.write($0) }
             e.maxAbs.forEach { payload.write($0) }
             e.activeFraction?.forEach { payload.write($0) }
             e.samples.forEach { payload.write(Float16(max(-65504, min(65504, $0))).bitPattern) }
+            e.hessian?.forEach { payload.write($0) }
         }
         let provenance = try JSONSerialization.jsonObject(with: JSONEncoder().encode(statistics.provenance))
         let json = try JSONSerialization.data(withJSONObject: ["provenance": provenance, "entries": described], options: [.sortedKeys])
@@ -84,8 +89,13 @@ public enum ActivationStatisticsFile {
                 throw bad("entry '\(key)' has bad columns/sample_rows/active")
             }
             guard entries[key] == nil else { throw FormatError(file: file, offset: 16, .duplicateKey(key)) }
+            let hasHessian: Bool
+            switch item["hessian"] {
+            case nil: hasHessian = false
+            case let value?: guard let flag = value.bool else { throw bad("entry '\(key)' has a non-boolean hessian flag") }; hasHessian = flag
+            }
             let n = Int(columns)
-            func floats(_ what: String) throws -> [Float] {
+            func floats(_ what: String, count n: Int = n) throws -> [Float] {
                 let raw = try cursor.readBytes(UInt64(4 * n), "\(what) of '\(key)'")
                 return (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
             }
@@ -95,7 +105,13 @@ public enum ActivationStatisticsFile {
             let raw = try cursor.readBytes(UInt64(2 * sampleCount), "samples of '\(key)'")
             let samples = (0..<sampleCount).map { floatFromHalf(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
             guard (meanSquare + maxAbs).allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw bad("entry '\(key)' has negative or non-finite statistics") }
-            entries[key] = .init(columns: n, meanSquare: meanSquare, maxAbs: maxAbs, activeFraction: activeFraction, samples: samples)
+            var entry = ActivationStatistics.Entry(columns: n, meanSquare: meanSquare, maxAbs: maxAbs, activeFraction: activeFraction, samples: samples)
+            if hasHessian {
+                let hessian = try floats("hessian", count: n * (n + 1) / 2)
+                guard hessian.allSatisfy(\.isFinite) else { throw bad("entry '\(key)' has a non-finite hessian") }
+                entry.hessian = hessian
+            }
+            entries[key] = entry
         }
         guard cursor.remaining == 0 else {
             throw cursor.error(.badMetadata(message: "\(cursor.remaining) bytes after the last entry"))

@@ -26,6 +26,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Seed of the data-free sampler and of the row sample.") var seed: UInt64 = 1
     @Option(help: "Activation rows kept per SmoothQuant site (for --smoothquant auto).") var sampleRows = 128
     @Option(help: "|activation| above which an FFN neuron counts as active.") var activeThreshold: Float = 0.1
+    @Flag(help: "Also record each layer input's mean xxᵀ, for convert --gptq (about 400 MB for SmolLM2-135M).") var hessian = false
     @Flag(help: "No progress output.") var quiet = false
     @Flag(help: "Print a summary as JSON.") var json = false
     @OptionGroup var threads: ThreadOptions
@@ -52,7 +53,9 @@ struct CalibrateCommand: ParsableCommand {
                     previous = done
                 }
             }
-            let collector = ActivationCollector(activeThreshold: activeThreshold, sampleRows: sampleRows, seed: seed)
+            let collector = ActivationCollector(activeThreshold: activeThreshold, sampleRows: sampleRows,
+                                                hessianSites: hessian ? [.attentionInput, .attentionOutputInput, .ffnInput, .ffnDownInput] : [],
+                                                seed: seed)
             let progress = ProgressReporter(total: corpus.tokenCount, totalBytes: UInt64(corpus.tokenCount), quiet: quiet, unit: .tokens)
             var previous = 0
             let statistics = try Calibrator.run(model: llama, corpus: corpus, collector: collector) { done, _ in

@@ -33,6 +33,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "SmoothQuant: a fixed α in [0, 1], or 'auto' to search α per layer (needs --stats).") var smoothquant: String?
     @Option(help: "SmoothQuant sites: 'all' (norms, ffn_up → ffn_down, attn_v → attn_output) or 'norms' (attn_norm, ffn_norm only, as in the paper).")
     var smoothquantSites = "all"
+    @Flag(help: "GPTQ-style error compensation: each block's rounding error is moved onto the columns not yet quantized (needs --stats from calibrate --hessian).")
+    var gptq = false
+    @Option(help: "GPTQ damping: this fraction of the mean Hessian diagonal is added to it.") var gptqDamping = 0.01
 
     @Flag(help: "Allow converting tensors that are already quantized (compounds error).") var allowRequantize = false
     @Flag(help: "Fail instead of falling back when a tensor's rows do not fit the type.") var noFallback = false
@@ -72,8 +75,15 @@ struct ConvertCommand: ParsableCommand {
                     options.importance = plan.adjust(importance: options.importance)
                     options.extraMetadata += plan.metadata
                 }
-            } else if smoothquant != nil {
-                throw ValidationError("--smoothquant needs the activation statistics of --stats (from quantkit calibrate)")
+                if gptq {
+                    guard smoothquant == nil else { throw ValidationError("--gptq and --smoothquant cannot be combined yet (the Hessians are not rescaled)") }
+                    let hessians = statistics.hessians
+                    guard !hessians.isEmpty else { throw ValidationError("\(stats) has no Hessians: run quantkit calibrate --hessian") }
+                    options.wholeTensorEncoder = ErrorCompensatingEncoder(hessians: hessians, damping: gptqDamping)
+                    options.extraMetadata.append(.init("quantkit.calibration.gptq", .bool(true)))
+                }
+            } else if smoothquant != nil || gptq {
+                throw ValidationError("--smoothquant and --gptq need the activation statistics of --stats (from quantkit calibrate)")
             }
             options.allowRequantize = allowRequantize
             options.noFallback = noFallback

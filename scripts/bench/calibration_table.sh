@@ -3,7 +3,8 @@
 # (512-token chunks, llama-perplexity's windows): size, bits per weight, PPL, mean KLD and
 # same-top-token rate for each recipe. Usage:
 #   bash scripts/bench/calibration_table.sh [CHUNKS=40] [OUT_DIR]
-# Needs the test bed (scripts/bootstrap.sh). Takes about 40 minutes on 2 cores for 40 chunks.
+# Needs the test bed (scripts/bootstrap.sh). Takes about an hour on 2 cores for 40 chunks; rows are
+# cached, so an interrupted run resumes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 chunks=${1:-40}
@@ -38,16 +39,24 @@ convert Q4_K_M-llama-imatrix --type Q4_K_M --imatrix "$anchor"
 convert IQ4_NL --type IQ4_NL
 convert IQ4_NL-stats --type IQ4_NL --stats "$out/tinyshakespeare.qkstats"
 convert IQ4_NL-llama-imatrix --type IQ4_NL --imatrix "$anchor"
+convert NF4 --type NF4
+convert NF4-stats --type NF4 --stats "$out/tinyshakespeare.qkstats"
+convert NF4_DQ --type NF4_DQ
+convert NF4_DQ-stats --type NF4_DQ --stats "$out/tinyshakespeare.qkstats"
+
+# Weights in the model (bits per weight = file bits / this), from the F16 file's shapes.
+params=$(python3 -c "import sys, gguf, math; print(sum(math.prod(int(d) for d in t.shape) for t in gguf.GGUFReader(sys.argv[1]).tensors))" "$base")
 
 judge() {  # recipe label, file, extra kld flags
   local label=$1 file=$2; shift 2
   local json="$out/${label//[^A-Za-z0-9_.=-]/_}.kld.json"
   [ -s "$json" ] || "$q" kld --base "$base" "$file" -f "$text" --chunks "$chunks" --json "$@" > "$json" 2>/dev/null
-  python3 - "$label" "$file" "$json" <<'PY'
+  python3 - "$label" "$file" "$json" "$params" <<'PY'
 import json, os, sys
 label, path, result = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
 size = os.path.getsize(path) / 1e6
-print(f"| {label:28} | {size:7.1f} | {result['ppl']['value']:8.4f} ± {result['ppl']['uncertainty']:.4f} "
+bpw = os.path.getsize(path) * 8 / int(sys.argv[4])
+print(f"| {label:32} | {size:7.1f} | {bpw:5.2f} | {result['ppl']['value']:8.4f} ± {result['ppl']['uncertainty']:.4f} "
       f"| {result['mean_kld']['value']:.5f} ± {result['mean_kld']['uncertainty']:.5f} | {100 * result['same_top_token']['value']:6.2f} % |")
 PY
 }
@@ -62,24 +71,29 @@ rows=(
   "IQ4_NL + our stats|IQ4_NL-stats.gguf|"
   "IQ4_NL + llama.cpp imatrix|IQ4_NL-llama-imatrix.gguf|"
   "IQ4_NL|IQ4_NL.gguf|"
+  "NF4 + our stats (calibrated)|NF4-stats.gguf|"
+  "NF4_DQ + our stats (calibrated)|NF4_DQ-stats.gguf|"
+  "NF4 (bitsandbytes)|NF4.gguf|"
+  "NF4_DQ (bitsandbytes)|NF4_DQ.gguf|"
   "W8A8 + SmoothQuant auto, norms|sq-auto-norms.gguf|--w8a8"
   "W8A8 + SmoothQuant α=0.5, all|sq-0.5.gguf|--w8a8"
   "Q8_0|Q8_0.gguf|"
   "Q4_K_M + our data-free stats|Q4_K_M-stats-data-free.gguf|"
 )
-echo "| recipe | MB | PPL | mean KLD | same top |"
-echo "|---|---|---|---|---|"
+echo "| recipe | MB | bpw | PPL | mean KLD | same top |"
+echo "|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
   IFS='|' read -r label file flags <<< "$row"
   [ "$file" = "@base" ] && file=$base || file=$out/$file
   # shellcheck disable=SC2086
   judge "$label" "$file" $flags
 done
-python3 - "$out" "$base" <<'PY'
+python3 - "$out" "$base" "$params" <<'PY'
 import glob, json, os, sys
 for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.kld.json"))):
     try: base = json.load(open(path))["ppl_base"]
     except Exception: continue
-    print(f"| {'F16 (base)':28} | {os.path.getsize(sys.argv[2]) / 1e6:7.1f} | {base['value']:8.4f} ± {base['uncertainty']:.4f} | 0 | 100.00 % |")
+    size = os.path.getsize(sys.argv[2])
+    print(f"| {'F16 (base)':32} | {size / 1e6:7.1f} | {size * 8 / int(sys.argv[3]):5.2f} | {base['value']:8.4f} ± {base['uncertainty']:.4f} | 0 | 100.00 % |")
     break
 PY

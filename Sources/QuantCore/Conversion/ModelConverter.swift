@@ -17,6 +17,8 @@ public struct ModelConverter {
         public var importance: [String: [Float]] = [:]
         /// Extra metadata written after the source's (provenance of importance data, …).
         public var extraMetadata: [GGUFKeyValue] = []
+        /// Encodes the tensors it handles whole instead of row by row (GPTQ-style compensation).
+        public var wholeTensorEncoder: (any WholeTensorEncoder)?
         public init(preset: QuantizationPreset) { planning = .init(preset: preset) }
     }
 
@@ -163,6 +165,13 @@ public struct ModelConverter {
                     try sink.write(data)
                 } else if planned.type == .NF4_DQ {
                     companion = try convertDoubleQuantized(data, tensor: tensor, into: sink)
+                } else if let encoder = options.wholeTensorEncoder, encoder.handles(tensor: tensor.name, type: planned.type) {
+                    var values = try decodedWhole(data, tensor: tensor)
+                    let bytes = try values.withUnsafeMutableBufferPointer {
+                        try encoder.encode(tensor: tensor.name, values: $0, rowLength: Int(tensor.rowLength), type: planned.type,
+                                           importance: importance[tensor.name], threads: options.threads)
+                    }
+                    try bytes.withUnsafeBytes { try sink.write($0) }
                 } else {
                     try convert(data, tensor: tensor, to: planned.type, into: sink)
                 }
@@ -179,12 +188,7 @@ public struct ModelConverter {
     /// working set bound the converter promises) and encoded at once; returns the companion.
     private func convertDoubleQuantized(_ data: UnsafeRawBufferPointer, tensor: SourceTensor, into sink: TensorDataSink) throws -> [Float] {
         let rowLength = Int(tensor.rowLength)
-        let decoder = try TensorCodec(type: tensor.type, tensor: tensor.name, threads: options.threads)
-        var values = [Float](repeating: 0, count: Int(tensor.elementCount))
-        try values.withUnsafeMutableBufferPointer { try decoder.dequantize(data, rowLength: rowLength, into: $0, tensor: tensor.name) }
-        if !options.allowNonFinite, let first = values.firstIndex(where: { !$0.isFinite }) {
-            throw ConversionError.nonFiniteValues(tensor: tensor.name, count: values.lazy.filter { !$0.isFinite }.count, first: first)
-        }
+        let values = try decodedWhole(data, tensor: tensor)
         let encoded = try values.withUnsafeBufferPointer { x in
             if let importance = importance[tensor.name] {
                 return try importance.withUnsafeBufferPointer {
@@ -195,6 +199,17 @@ public struct ModelConverter {
         }
         try encoded.blocks.withUnsafeBytes { try sink.write($0) }
         return encoded.companion
+    }
+
+    /// The whole tensor as f32, non-finite values refused unless allowed.
+    private func decodedWhole(_ data: UnsafeRawBufferPointer, tensor: SourceTensor) throws -> [Float] {
+        let decoder = try TensorCodec(type: tensor.type, tensor: tensor.name, threads: options.threads)
+        var values = [Float](repeating: 0, count: Int(tensor.elementCount))
+        try values.withUnsafeMutableBufferPointer { try decoder.dequantize(data, rowLength: Int(tensor.rowLength), into: $0, tensor: tensor.name) }
+        if !options.allowNonFinite, let first = values.firstIndex(where: { !$0.isFinite }) {
+            throw ConversionError.nonFiniteValues(tensor: tensor.name, count: values.lazy.filter { !$0.isFinite }.count, first: first)
+        }
+        return values
     }
 
     /// Rows are converted in slabs of about `slabBytes` of f32, so the working set stays small
