@@ -33,13 +33,39 @@ struct CalibrateCommandTests {
         #expect((try JSONParser.parse(w8a8.stdout)["ppl"]?.double).map { $0.isFinite && $0 > 1 } == true)
     }
 
+    @Test func hessianStatisticsFeedGPTQAndNF4() throws {
+        let folder = try temporaryDirectory()
+        let model = try TinyModel.write()
+        let stats = folder + "/tiny.qkstats"
+        let calibrate = try CLIRunner.run("calibrate", model, "-o", stats, "--tokens", "64", "--sample-length", "16", "--hessian", "--quiet")
+        #expect(calibrate.status == 0, "\(calibrate.stderr)")
+        for (type, extra) in [("Q4_0", ["--gptq"]), ("NF4", ["--gptq"]), ("NF4_DQ", [])] {
+            let output = folder + "/\(type).gguf"
+            let convert = try CLIRunner.run(arguments: ["convert", model, "-o", output, "--type", type, "--stats", stats, "--quiet", "--json"] + extra)
+            #expect(convert.status == 0, "\(type): \(convert.stderr)")
+            let file = try GGUFFile(path: output)
+            #expect(file.tensor(named: "blk.1.ffn_down.weight")?.type.name == type)
+            #expect((file.metadata["quantkit.calibration.gptq"] == .bool(true)) == !extra.isEmpty)
+            let text = folder + "/text.txt"
+            try String(repeating: "the cat sat on the mat and then the other cat came. ", count: 30).write(toFile: text, atomically: true, encoding: .utf8)
+            let ppl = try CLIRunner.run("perplexity", output, "-f", text, "--ctx", "32", "--chunks", "2", "--json")
+            #expect((try JSONParser.parse(ppl.stdout)["ppl"]?.double).map { $0.isFinite && $0 > 1 } == true, "\(type): \(ppl.stderr)")
+        }
+        // Statistics without Hessians cannot drive --gptq.
+        let plain = folder + "/plain.qkstats"
+        #expect(try CLIRunner.run("calibrate", model, "-o", plain, "--tokens", "32", "--sample-length", "16", "--quiet").status == 0)
+        let refused = try CLIRunner.run("convert", model, "-o", folder + "/x.gguf", "--type", "Q4_0", "--stats", plain, "--gptq")
+        #expect(refused.status != 0 && refused.stderr.contains("calibrate --hessian"), "\(refused.stderr)")
+    }
+
     @Test func badInputIsAClearError() throws {
         let folder = try temporaryDirectory()
         let model = try TinyModel.write()
         let notStats = folder + "/not.qkstats"
         try Data("hello".utf8).write(to: URL(fileURLWithPath: notStats))
         let cases: [([String], String)] = [
-            (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--smoothquant", "0.5"], "--smoothquant needs"),
+            (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--smoothquant", "0.5"], "--smoothquant and --gptq need"),
+            (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--gptq"], "--smoothquant and --gptq need"),
             (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--stats", notStats], "zstd"),
             (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--stats", notStats, "--imatrix", notStats], "either --imatrix or --stats"),
             (["calibrate", model, "-o", folder + "/s.qkstats", "--calib", folder + "/missing.txt"], "missing.txt"),

@@ -39,6 +39,33 @@ struct ActivationStatisticsTests {
         #expect(stats.importance["blk.0.ffn_down.weight"] == down.meanSquare)
     }
 
+    @Test func collectorAccumulatesTheSecondMomentAtHessianSites() {
+        let collector = ActivationCollector(sampleRows: 0, hessianSites: [.ffnInput])
+        observe(collector, .ffnInput, layer: 1, [[1, 2, 3], [-1, 0, 2]])
+        observe(collector, .ffnInput, layer: 1, [[0.5, 4, -1]])
+        observe(collector, .attentionInput, layer: 1, [[1, 2, 3]])
+        let stats = collector.statistics(provenance: Self.provenance)
+        // Mean xxᵀ, upper triangle row by row: (0,0) (0,1) (0,2) (1,1) (1,2) (2,2).
+        let rows: [[Double]] = [[1, 2, 3], [-1, 0, 2], [0.5, 4, -1]]
+        var expected: [Float] = []
+        for i in 0..<3 { for j in i..<3 { expected.append(Float(rows.reduce(0) { $0 + $1[i] * $1[j] } / 3)) } }
+        #expect(stats.entry(.ffnInput, layer: 1)?.hessian == expected)
+        #expect(stats.entry(.attentionInput, layer: 1)?.hessian == nil)
+        #expect(stats.hessians["blk.1.ffn_up.weight"] == expected && stats.hessians["blk.1.ffn_gate.weight"] == expected)
+        #expect(stats.hessians["blk.1.attn_q.weight"] == nil)
+    }
+
+    @Test func hessiansRoundTripAndAreChecked() throws {
+        var statistics = sampleStatistics()
+        statistics.entries["blk.0.attn_in"]!.hessian = [1, 0.5, -0.25, 2, 0.125, 3]
+        let path = NSTemporaryDirectory() + "stats-\(UUID().uuidString).qkstats"
+        try ActivationStatisticsFile.write(statistics, to: path)
+        #expect(try ActivationStatisticsFile.read(path: path) == statistics)
+        statistics.entries["blk.0.attn_in"]!.hessian![1] = .nan
+        try ActivationStatisticsFile.write(statistics, to: path)
+        #expect(throws: FormatError.self) { try ActivationStatisticsFile.read(path: path) }
+    }
+
     func sampleStatistics() -> ActivationStatistics {
         let entries: [String: ActivationStatistics.Entry] = [
             "blk.0.attn_in": .init(columns: 3, meanSquare: [1, 2, 3], maxAbs: [4, 5, 6], activeFraction: nil, samples: [0.5, -1.25, 3, 7, 8, 9]),

@@ -15,9 +15,13 @@ base=$cache/testbed/smollm2-135m-f16.gguf
 text=../shared/testdata/wikitext-2/wiki.test.raw
 calib=../shared/testdata/tinyshakespeare/input.txt
 anchor=../shared/testdata/anchors/testbed-imatrix-tinyshakespeare.dat
-swift build -c release --product quantkit >&2
-# A private copy of the binary, so rebuilding during the long run cannot swap it underneath.
-cp "$(swift build -c release --show-bin-path)/quantkit" "$out/quantkit"
+# A private copy of the binary, so rebuilding during the long run cannot swap it underneath
+# (QUANTKIT_BIN names an already built one).
+if [ -z "${QUANTKIT_BIN:-}" ]; then
+  swift build -c release --product quantkit >&2
+  QUANTKIT_BIN=$(swift build -c release --show-bin-path)/quantkit
+fi
+cp "$QUANTKIT_BIN" "$out/quantkit"
 q=$out/quantkit
 
 # Statistics: tinyshakespeare (the corpus of llama.cpp's anchor imatrix, 10 × 512 tokens) and data-free.
