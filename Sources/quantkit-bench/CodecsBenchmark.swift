@@ -13,7 +13,7 @@ struct CodecsBenchmark: ParsableCommand {
     )
 
     @Option(help: "Comma-separated ggml types.")
-    var types = "Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,IQ4_NL,IQ4_XS"
+    var types = "Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,IQ4_NL,IQ4_XS,NF4"
     @Option(help: "Rows of the test matrix.") var rows = 256
     @Option(help: "Columns of the test matrix (a multiple of 256).") var cols = 4096
     @Option(help: "Comma-separated thread counts.") var threads = "1,2"
@@ -30,6 +30,8 @@ struct CodecsBenchmark: ParsableCommand {
         }
         let threadCounts = threads.split(separator: ",").compactMap { Int($0) }
         let input = BenchData.gaussian(rows * cols, seed: 42)
+        // Importance-weighted quantization (imatrix / --stats), the calibrated path.
+        let importance = BenchData.gaussian(cols, seed: 7).map { $0 * $0 + 0.01 }
         let megabytes = Double(input.count * 4) / 1e6
         var report: [String: [String: [String: Double]]] = [:]
 
@@ -53,12 +55,23 @@ struct CodecsBenchmark: ParsableCommand {
                         }
                     }
                     entry["quantize.\(path)", default: [:]]["\(n)"] = megabytes / quantizeTime
+                    if path == .reference {
+                        let weightedTime = try Measurement.bestTime(repeats: repeats) {
+                            try input.withUnsafeBufferPointer { x in
+                                try importance.withUnsafeBufferPointer { w in
+                                    try blocks.withUnsafeMutableBytes { try codec.quantize(x, rowLength: cols, importance: w, into: $0) }
+                                }
+                            }
+                        }
+                        entry["quantize.weighted", default: [:]]["\(n)"] = megabytes / weightedTime
+                    }
                     entry["dequantize.\(path)", default: [:]]["\(n)"] = megabytes / dequantizeTime
                 }
             }
             report[type.name] = entry
         }
-        if !noLlama, let llama = try LlamaCppCodecBench.run(input: input, rows: rows, cols: cols, types: typeList,
+        // QuantKit's extension types (NF4) have no libggml counterpart.
+        if !noLlama, let llama = try LlamaCppCodecBench.run(input: input, rows: rows, cols: cols, types: typeList.filter { !$0.isExtension },
                                                             threads: threadCounts, repeats: repeats) {
             for (name, measurements) in llama { report[name, default: [:]].merge(measurements) { $1 } }
         }
@@ -73,9 +86,9 @@ struct CodecsBenchmark: ParsableCommand {
     }
 
     private func printTable(_ report: [String: [String: [String: Double]]], types: [GGMLType], threads: [Int]) {
-        let columns = [("quantize.reference", "q ref"), ("quantize.fast", "q fast"), ("quantize.llama.cpp", "q llama"),
+        let columns = [("quantize.reference", "q ref"), ("quantize.fast", "q fast"), ("quantize.llama.cpp", "q llama"), ("quantize.weighted", "q imp"),
                        ("dequantize.reference", "dq ref"), ("dequantize.fast", "dq fast"), ("dequantize.llama.cpp", "dq llama")]
-        print("MB/s of F32 input (best of \(repeats)); q = quantize, dq = dequantize; ref/fast = QuantKit, llama = libggml")
+        print("MB/s of F32 input (best of \(repeats)); q = quantize, dq = dequantize; ref/fast = QuantKit, llama = libggml; imp = with importance")
         var header = "type    "
         for (_, label) in columns { for n in threads { header += "\(label) \(n)t".padding(toLength: 11, withPad: " ", startingAt: 0) } }
         print(header)
