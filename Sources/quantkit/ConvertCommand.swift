@@ -48,6 +48,7 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var source = try Self.openSource(input)
+            var smoothing: [SmoothingChoice] = []
             let preset = try resolvePreset(source: source)
             var options = ModelConverter.Options(preset: preset)
             guard imatrix == nil || stats == nil else { throw ValidationError("give either --imatrix or --stats, not both") }
@@ -71,6 +72,7 @@ struct ConvertCommand: ParsableCommand {
                     let plan = try SmoothQuant.plan(source: source, statistics: statistics, alpha: try Self.alpha(smoothquant),
                                                     sites: smoothquantSites == "all" ? SmoothingSite.allCases : SmoothingSite.norms, threads: threads.count)
                     if !quiet { Self.report(plan) }
+                    smoothing = plan.sites.map(SmoothingChoice.init)
                     source = SmoothedSource(base: source, plan: plan)
                     options.importance = plan.adjust(importance: options.importance)
                     options.extraMetadata += plan.metadata
@@ -102,7 +104,53 @@ struct ConvertCommand: ParsableCommand {
             let summary = try converter.write(to: output) { done, tensor in
                 progress.step(done, bytes: tensor.bytes, label: "\(tensor.name) \(tensor.sourceType.name)→\(tensor.type.name)")
             }
-            try printSummary(summary, written: output)
+            try printSummary(summary, written: output, smoothing: smoothing)
+        }
+    }
+
+    /// One SmoothQuant decision in the JSON summary (the scales themselves stay in the model).
+    struct SmoothingChoice: Encodable {
+        let layer: Int
+        let site: String
+        /// nil: left unsmoothed.
+        let alpha: Float?
+        let w8a8ErrorWithout: Double?
+        let w8a8ErrorWith: Double?
+        init(_ site: SmoothQuantPlan.Site) {
+            layer = site.layer
+            self.site = site.site.rawValue
+            alpha = site.alpha
+            w8a8ErrorWithout = site.errorWithout
+            w8a8ErrorWith = site.errorWith
+        }
+        enum CodingKeys: String, CodingKey {
+            case layer, site, alpha, w8a8ErrorWithout = "w8a8_error_without", w8a8ErrorWith = "w8a8_error_with"
+        }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(layer, forKey: .layer)
+            try container.encode(site, forKey: .site)
+            try container.encode(alpha, forKey: .alpha)   // null when unsmoothed, not omitted
+            try container.encodeIfPresent(w8a8ErrorWithout, forKey: .w8a8ErrorWithout)
+            try container.encodeIfPresent(w8a8ErrorWith, forKey: .w8a8ErrorWith)
+        }
+    }
+
+    /// The summary plus what calibration decided, for `--json`.
+    struct SummaryReport: Encodable {
+        let summary: ConversionSummary
+        let smoothquant: [SmoothingChoice]
+        func encode(to encoder: any Encoder) throws {
+            try summary.encode(to: encoder)
+            guard !smoothquant.isEmpty else { return }
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(smoothquant, forKey: Key(stringValue: "smoothquant")!)
+        }
+        struct Key: CodingKey {
+            let stringValue: String
+            init?(stringValue: String) { self.stringValue = stringValue }
+            var intValue: Int? { nil }
+            init?(intValue: Int) { nil }
         }
     }
 
@@ -196,9 +244,9 @@ struct ConvertCommand: ParsableCommand {
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
-    private func printSummary(_ summary: ConversionSummary, written: String?) throws {
+    private func printSummary(_ summary: ConversionSummary, written: String?, smoothing: [SmoothingChoice] = []) throws {
         if json {
-            if written != nil || !dryRun { try printJSON(summary) }
+            if written != nil || !dryRun { try printJSON(SummaryReport(summary: summary, smoothquant: smoothing)) }
             return
         }
         let types = summary.typeCounts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")

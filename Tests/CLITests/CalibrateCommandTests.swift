@@ -18,9 +18,14 @@ struct CalibrateCommandTests {
         #expect(summary["entries"]?.int64 == 9)  // 4 sites × 2 layers + the output head
 
         let output = folder + "/smoothed.gguf"
-        let convert = try CLIRunner.run("convert", model, "-o", output, "--type", "Q8_0", "--stats", stats, "--smoothquant", "auto")
+        let convert = try CLIRunner.run("convert", model, "-o", output, "--type", "Q8_0", "--stats", stats, "--smoothquant", "auto", "--json")
         #expect(convert.status == 0, "\(convert.stderr)")
         #expect(convert.stderr.contains("SmoothQuant: layer"))
+        let report = try JSONParser.parse(convert.stdout)
+        #expect(report["preset"]?.string == "Q8_0")
+        let sites = report["smoothquant"]?.array ?? []
+        #expect(sites.count == 2 * 4, "one decision per layer and site")
+        #expect(sites.allSatisfy { $0["alpha"] != nil && $0["site"]?.string != nil && $0["layer"]?.int64 != nil })
         let file = try GGUFFile(path: output)
         #expect(file.metadata.string("quantize.imatrix.file") == stats)
         #expect(file.metadata.string("quantkit.calibration.model_sha256")?.count == 64)
