@@ -32,6 +32,9 @@ public enum GGUFKey {
         public static let bosID = "tokenizer.ggml.bos_token_id"
         public static let eosID = "tokenizer.ggml.eos_token_id"
         public static let addBOS = "tokenizer.ggml.add_bos_token"
+        public static let addEOS = "tokenizer.ggml.add_eos_token"
+        public static let addSpacePrefix = "tokenizer.ggml.add_space_prefix"
+        public static let unknownID = "tokenizer.ggml.unknown_token_id"
         public static let chatTemplate = "tokenizer.chat_template"
     }
 

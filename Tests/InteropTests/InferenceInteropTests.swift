@@ -36,6 +36,42 @@ struct InferenceInteropTests {
         #expect(generated == (try oracle.ints("greedy")), "greedy continuation differs")
     }
 
+    /// stories260K (../shared/testdata): a SentencePiece vocabulary (`llama` tokenizer) and FFN
+    /// rows of 172, converted from its HF folder with `tok512.model` as `tokenizer.model`.
+    @Test func sentencePieceModelMatchesLlamaCpp() throws {
+        let shared = URL(fileURLWithPath: Self.wikitext).deletingLastPathComponent().deletingLastPathComponent().path + "/stories260K"
+        let folder = try temporaryDirectory() + "/stories260K"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for name in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+            try FileManager.default.copyItem(atPath: shared + "/hf/" + name, toPath: folder + "/" + name)
+        }
+        try FileManager.default.copyItem(atPath: shared + "/tok512.model", toPath: folder + "/tokenizer.model")
+        let path = folder + "/stories260K-f32.gguf"
+        _ = try ModelConverter(source: try HuggingFaceSource(folder: folder), options: .init(preset: QuantizationPreset.named("F32")!)).write(to: path)
+        let file = try GGUFFile(path: path)
+        #expect(file.metadata.string(GGUFKey.Tokenizer.model) == "llama")
+        #expect(file.metadata.array(GGUFKey.Tokenizer.scores)?.floats?.count == 512)
+
+        let oracle = try LlamaOracle.run(model: path, text: Self.wikitext, chunks: 4)
+        let model = try LlamaModel(path: path)
+        let text = try MappedFile.readText(path: Self.wikitext)
+        let ids = model.tokenizer.encode(text, addSpecial: true)
+        let theirs = try oracle.ints("ids")
+        #expect(ids.count == theirs.count, "token count \(ids.count) vs llama.cpp \(theirs.count)")
+        #expect(ids == theirs, "first difference at \(zip(ids, theirs).enumerated().first { $1.0 != $1.1 }?.offset ?? -1)")
+        // SentencePiece with byte fallback is lossless: decoding gives the file back.
+        #expect(model.tokenizer.decode(Array(ids.dropFirst())) == text)
+
+        // F32 weights, but llama.cpp keeps its KV cache in F16: measured 1.5e-3 relative.
+        try checkLogits(model: model, oracle: oracle, ids: ids, relativeBound: 5e-3)
+        let ours = try Perplexity.evaluate(model: model, text: text, context: 512, maxChunks: 4)
+        let reference = try oracle.doubles("ppl")[0]
+        #expect(abs(ours.perplexity / reference - 1) < 0.001, "PPL \(ours.perplexity) vs llama.cpp \(reference)")
+        var sampler = Sampler(temperature: 0)
+        let generated = try model.generate(prompt: Array(ids.prefix(16)), count: 32, sampler: &sampler)
+        #expect(generated == (try oracle.ints("greedy")), "greedy continuation differs")
+    }
+
     @Test(arguments: [GGMLType.Q8_0, .Q4_K])
     func quantizedFilesWeWriteMatchLlamaCpp(_ type: GGMLType) throws {
         let path = try LlamaOracle.requantizedTestBed(type)

@@ -6,6 +6,13 @@ public final class Tokenizer: @unchecked Sendable {
     public enum Kind: String, CaseIterable, Sendable {
         /// Byte-level BPE (GPT-2 family, SmolLM, Llama 3).
         case gpt2
+        /// SentencePiece-style, scores instead of merges (Llama 1/2, Mistral v0.1, TinyStories).
+        case llama
+    }
+
+    private enum Model {
+        case byteLevel(ByteLevelBPE)
+        case sentencePiece(SentencePieceBPE)
     }
 
     public let kind: Kind
@@ -14,27 +21,41 @@ public final class Tokenizer: @unchecked Sendable {
     public let eosToken: Int32?
     /// Whether `encode(addSpecial: true)` prepends BOS (`tokenizer.ggml.add_bos_token`).
     public let addsBOS: Bool
-    private let bpe: ByteLevelBPE
+    private let model: Model
 
     public init(metadata: GGUFMetadata) throws {
-        let model = metadata.string(GGUFKey.Tokenizer.model) ?? ""
-        guard let kind = Kind(rawValue: model) else {
-            throw InferenceError.unsupportedTokenizer(model: model.isEmpty ? "(none)" : model, supported: Kind.allCases.map(\.rawValue))
+        let modelName = metadata.string(GGUFKey.Tokenizer.model) ?? ""
+        guard let kind = Kind(rawValue: modelName) else {
+            throw InferenceError.unsupportedTokenizer(model: modelName.isEmpty ? "(none)" : modelName, supported: Kind.allCases.map(\.rawValue))
         }
         guard let tokens = metadata.array(GGUFKey.Tokenizer.tokens)?.strings else {
             throw InferenceError.missingMetadata(key: GGUFKey.Tokenizer.tokens)
         }
         self.kind = kind
         vocabularySize = tokens.count
-        bosToken = metadata.integer(GGUFKey.Tokenizer.bosID).map { Int32(truncatingIfNeeded: $0) }
-        eosToken = metadata.integer(GGUFKey.Tokenizer.eosID).map { Int32(truncatingIfNeeded: $0) }
-        // llama.cpp's default for BPE vocabularies without the key is to add no BOS.
-        addsBOS = metadata[GGUFKey.Tokenizer.addBOS]?.bool ?? false
-        guard let merges = metadata.array(GGUFKey.Tokenizer.merges)?.strings else {
-            throw InferenceError.missingMetadata(key: GGUFKey.Tokenizer.merges)
+        // llama.cpp's defaults when the keys are absent: SentencePiece vocabularies add BOS and
+        // use ids 1/2; byte-level BPE ones add nothing.
+        let defaults: (bos: Int32?, eos: Int32?, addBOS: Bool) = kind == .llama ? (1, 2, true) : (nil, nil, false)
+        bosToken = metadata.integer(GGUFKey.Tokenizer.bosID).map { Int32(truncatingIfNeeded: $0) } ?? defaults.bos
+        eosToken = metadata.integer(GGUFKey.Tokenizer.eosID).map { Int32(truncatingIfNeeded: $0) } ?? defaults.eos
+        addsBOS = metadata[GGUFKey.Tokenizer.addBOS]?.bool ?? defaults.addBOS
+        switch kind {
+        case .gpt2:
+            guard let merges = metadata.array(GGUFKey.Tokenizer.merges)?.strings else {
+                throw InferenceError.missingMetadata(key: GGUFKey.Tokenizer.merges)
+            }
+            let pre = try PreTokenizer(name: metadata.string(GGUFKey.Tokenizer.pre) ?? "default")
+            model = .byteLevel(ByteLevelBPE(tokens: tokens, merges: merges, preTokenizer: pre))
+        case .llama:
+            guard let scores = metadata.array(GGUFKey.Tokenizer.scores)?.floats, scores.count == tokens.count else {
+                throw InferenceError.missingMetadata(key: GGUFKey.Tokenizer.scores)
+            }
+            let types = metadata.array(GGUFKey.Tokenizer.tokenTypes)?.integers.map { $0.map { Int32(truncatingIfNeeded: $0) } }
+                ?? [Int32](repeating: 1, count: tokens.count)
+            guard types.count == tokens.count else { throw InferenceError.missingMetadata(key: GGUFKey.Tokenizer.tokenTypes) }
+            model = .sentencePiece(SentencePieceBPE(tokens: tokens, scores: scores, types: types,
+                                                    addsSpacePrefix: metadata[GGUFKey.Tokenizer.addSpacePrefix]?.bool ?? true))
         }
-        let pre = try PreTokenizer(name: metadata.string(GGUFKey.Tokenizer.pre) ?? "default")
-        bpe = ByteLevelBPE(tokens: tokens, merges: merges, preTokenizer: pre)
     }
 
     /// Token ids of `text`, with BOS first when the vocabulary asks for it and `addSpecial` is
@@ -43,12 +64,27 @@ public final class Tokenizer: @unchecked Sendable {
     public func encode(_ text: String, addSpecial: Bool = true) -> [Int32] {
         var ids: [Int32] = []
         if addSpecial && addsBOS, let bos = bosToken { ids.append(bos) }
-        ids.append(contentsOf: bpe.encode(text))
+        switch model {
+        case let .byteLevel(bpe): ids.append(contentsOf: bpe.encode(text))
+        // The text is one fragment that starts the prompt, so it gets the space prefix.
+        case let .sentencePiece(spm): ids.append(contentsOf: spm.encode(text, spacePrefix: true))
+        }
         return ids
     }
 
-    public func decode(_ ids: [Int32]) -> String { bpe.decode(ids) }
+    public func decode(_ ids: [Int32]) -> String {
+        switch model {
+        case let .byteLevel(bpe): bpe.decode(ids)
+        case let .sentencePiece(spm): spm.decode(ids)
+        }
+    }
 
     /// The raw vocabulary string of one token.
-    public func tokenText(_ id: Int32) -> String? { id >= 0 && Int(id) < bpe.tokens.count ? bpe.tokens[Int(id)] : nil }
+    public func tokenText(_ id: Int32) -> String? {
+        let tokens = switch model {
+        case let .byteLevel(bpe): bpe.tokens
+        case let .sentencePiece(spm): spm.tokens
+        }
+        return id >= 0 && Int(id) < tokens.count ? tokens[Int(id)] : nil
+    }
 }

@@ -1,9 +1,11 @@
 import Foundation
 import QuantFormats
 
-/// `tokenizer.json` (+ `tokenizer_config.json`) of a byte-level BPE tokenizer → the
-/// `tokenizer.ggml.*` keys, as convert_hf_to_gguf.py's `_set_vocab_gpt2` and gguf-py's
-/// `SpecialVocab` write them.
+/// The tokenizer files of a checkpoint → the `tokenizer.ggml.*` keys, as convert_hf_to_gguf.py
+/// writes them: a SentencePiece `tokenizer.model` (Llama 1/2, Mistral v0.1, TinyStories) as its
+/// `_set_vocab_sentencepiece` does (model `llama`: pieces, scores, token types), otherwise a
+/// byte-level BPE `tokenizer.json` as `_set_vocab_gpt2` does; then gguf-py's `SpecialVocab`
+/// (special ids, add-BOS/EOS flags, chat template) from `tokenizer_config.json`.
 struct HFTokenizerMetadata {
     /// llama.cpp token types (`llama_token_type`).
     enum TokenType: Int32 { case normal = 1, unused = 5, control = 3, userDefined = 4 }
@@ -21,10 +23,66 @@ struct HFTokenizerMetadata {
     let entries: [GGUFKeyValue]
 
     init(folder: String, config: HFLlamaConfig) throws {
-        let tokenizerPath = folder + "/tokenizer.json"
-        let tokenizer = try HFJSONFile(path: tokenizerPath)
         let tokenizerConfigPath = folder + "/tokenizer_config.json"
         let tokenizerConfig = FileManager.default.fileExists(atPath: tokenizerConfigPath) ? try HFJSONFile(path: tokenizerConfigPath) : nil
+        let sentencePiecePath = folder + "/tokenizer.model"
+        var (entries, idOfContent): ([GGUFKeyValue], [String: Int]) = FileManager.default.fileExists(atPath: sentencePiecePath)
+            ? try Self.sentencePieceVocabulary(path: sentencePiecePath, config: config)
+            : try Self.byteLevelVocabulary(folder: folder, config: config, tokenizerConfig: tokenizerConfig)
+        // Special tokens: tokenizer_config.json names them by content; config.json ids fill gaps.
+        let fallbackIDs = ["bos": config.bosTokenID, "eos": config.eosTokenID]
+        for kind in ["bos", "eos", "unk", "sep", "pad", "cls", "mask"] {
+            let content = tokenizerConfig?.value("\(kind)_token").flatMap { $0.string ?? $0["content"]?.string }
+            guard let id = content.flatMap({ idOfContent[$0] }) ?? fallbackIDs[kind] ?? nil else { continue }
+            let key = kind == "unk" ? "unknown" : kind == "pad" ? "padding" : kind == "sep" ? "seperator" : kind
+            entries.append(.init("tokenizer.ggml.\(key)_token_id", .uint32(UInt32(id))))
+        }
+        for kind in ["bos", "eos"] {
+            if let flag = try tokenizerConfig?.bool("add_\(kind)_token") {
+                entries.append(.init("tokenizer.ggml.add_\(kind)_token", .bool(flag)))
+            }
+        }
+        if let template = try Self.chatTemplate(folder: folder, tokenizerConfig: tokenizerConfig) {
+            entries.append(.init(GGUFKey.Tokenizer.chatTemplate, .string(template)))
+        }
+        self.entries = entries
+    }
+
+    /// `_set_vocab_sentencepiece`: one token per piece (padded to config.json's vocab_size with
+    /// unused `[PADn]`), its score, and its type (user-defined pieces count as normal).
+    static func sentencePieceVocabulary(path: String, config: HFLlamaConfig) throws -> ([GGUFKeyValue], [String: Int]) {
+        let model = try SentencePieceModel(path: path)
+        guard model.pieces.count <= config.vocabularySize else {
+            throw HFCheckpointError(file: path, .unsupportedTokenizer("\(model.pieces.count) pieces, more than config.json's vocab_size \(config.vocabularySize)"))
+        }
+        var texts: [String] = [], scores: [Float] = [], types: [Int32] = []
+        var idOfContent: [String: Int] = [:]
+        for (id, piece) in model.pieces.enumerated() {
+            texts.append(piece.text)
+            scores.append(piece.score)
+            types.append(piece.type == .userDefined ? SentencePieceModel.PieceType.normal.rawValue : piece.type.rawValue)
+            if idOfContent[piece.text] == nil { idOfContent[piece.text] = id }
+        }
+        for id in model.pieces.count..<config.vocabularySize {
+            texts.append("[PAD\(id)]")
+            scores.append(-1000)
+            types.append(SentencePieceModel.PieceType.unused.rawValue)
+        }
+        return ([
+            .init(GGUFKey.Tokenizer.model, .string("llama")),
+            .init(GGUFKey.Tokenizer.pre, .string("default")),
+            .init(GGUFKey.Tokenizer.tokens, .array(.string(texts))),
+            .init(GGUFKey.Tokenizer.scores, .array(.float32(scores))),
+            .init(GGUFKey.Tokenizer.tokenTypes, .array(.int32(types))),
+            .init(GGUFKey.Tokenizer.addSpacePrefix, .bool(model.addsDummyPrefix)),
+        ], idOfContent)
+    }
+
+    /// `_set_vocab_gpt2`: tokenizer.json's BPE vocabulary, added tokens, merges and the
+    /// pre-tokenizer's llama.cpp name.
+    static func byteLevelVocabulary(folder: String, config: HFLlamaConfig, tokenizerConfig: HFJSONFile?) throws -> ([GGUFKeyValue], [String: Int]) {
+        let tokenizerPath = folder + "/tokenizer.json"
+        let tokenizer = try HFJSONFile(path: tokenizerPath)
         func unsupported(_ message: String) -> HFCheckpointError { HFCheckpointError(file: tokenizerPath, .unsupportedTokenizer(message)) }
 
         guard let model = tokenizer.value("model"), model["type"]?.string == "BPE",
@@ -79,23 +137,7 @@ struct HFTokenizerMetadata {
             .init(GGUFKey.Tokenizer.tokenTypes, .array(.int32(types))),
             .init(GGUFKey.Tokenizer.merges, .array(.string(merges))),
         ]
-        // Special tokens: tokenizer_config.json names them by content; config.json ids fill gaps.
-        let fallbackIDs = ["bos": config.bosTokenID, "eos": config.eosTokenID]
-        for kind in ["bos", "eos", "unk", "sep", "pad", "cls", "mask"] {
-            let content = tokenizerConfig?.value("\(kind)_token").flatMap { $0.string ?? $0["content"]?.string }
-            guard let id = content.flatMap({ idOfContent[$0] }) ?? fallbackIDs[kind] ?? nil else { continue }
-            let key = kind == "unk" ? "unknown" : kind == "pad" ? "padding" : kind == "sep" ? "seperator" : kind
-            entries.append(.init("tokenizer.ggml.\(key)_token_id", .uint32(UInt32(id))))
-        }
-        for kind in ["bos", "eos"] {
-            if let flag = try tokenizerConfig?.bool("add_\(kind)_token") {
-                entries.append(.init("tokenizer.ggml.add_\(kind)_token", .bool(flag)))
-            }
-        }
-        if let template = try Self.chatTemplate(folder: folder, tokenizerConfig: tokenizerConfig) {
-            entries.append(.init(GGUFKey.Tokenizer.chatTemplate, .string(template)))
-        }
-        self.entries = entries
+        return (entries, idOfContent)
     }
 
     /// gguf-py's `does_token_look_special`.
