@@ -122,6 +122,6 @@ import Testing
 
     @Test func unknownTokenizerModelIsAnError() throws {
         let path = try TinyModel.write { metadata, _ in metadata[GGUFKey.Tokenizer.model] = .string("rwkv") }
-        #expect(throws: InferenceError.unsupportedTokenizer(model: "rwkv", supported: ["gpt2"])) { _ = try LlamaModel(path: path) }
+        #expect(throws: InferenceError.unsupportedTokenizer(model: "rwkv", supported: ["gpt2", "llama"])) { _ = try LlamaModel(path: path) }
     }
 }
