@@ -57,3 +57,65 @@ struct CalibrationInteropTests {
         #expect(worst / scale <= 1e-4)
     }
 }
+
+/// Calibration statistics on stories260K (a real tiny model, SentencePiece vocabulary) against a
+/// straightforward NumPy forward pass over the same token windows (Scripts/numpy_llama_stats.py,
+/// float64, Hugging Face layout — a different implementation and a different rotary layout).
+@Suite(.enabled(if: PythonOracle.shouldRun, "python3 with numpy and safetensors missing (scripts/bootstrap.sh)"))
+struct Stories260KStatisticsTests {
+    @Test func statisticsEqualAReferenceForwardPass() throws {
+        let (folder, path) = try Stories260K.convertedGGUF()
+        let model = try LlamaModel(path: path)
+        let corpus = try CalibrationCorpus.text(path: CalibrationInteropTests.tinyShakespeare, tokenizer: model.tokenizer, context: 128, maxTokens: 1024)
+        #expect(corpus.sequences.count == 8 && corpus.sequences.allSatisfy { $0.first == 1 })
+        let threshold: Float = 0.1
+        let statistics = try Calibrator.run(model: model, corpus: corpus, collector: ActivationCollector(activeThreshold: threshold, sampleRows: 0))
+
+        let ids = folder + "/ids.safetensors", out = folder + "/reference.safetensors"
+        let flat = corpus.sequences.flatMap { $0 }
+        try SafetensorsWriter(tensors: [SafetensorsTensorDescriptor(name: "ids", dtype: .I32, shape: [UInt64(corpus.sequences.count), 128])])
+            .write(to: ids, tensorData: [flat.withUnsafeBytes(Array.init)])
+        try PythonOracle.run([PythonOracle.scripts + "/numpy_llama_stats.py", folder, ids, "\(threshold)", out])
+        let reference = try SafetensorsFile(path: out)
+
+        #expect(statistics.entries.count == 5 * 4 + 1)
+        var worst = (key: "", meanSquare: 0.0, maxAbs: 0.0), activeMismatches = 0, activeValues = 0
+        for (key, entry) in statistics.entries {
+            let meanSquare = try reference.doubles(key + ".mean_sq"), maxAbs = try reference.doubles(key + ".max_abs")
+            #expect(meanSquare.count == entry.columns && maxAbs.count == entry.columns, "\(key)")
+            func relative(_ ours: [Float], _ theirs: [Double]) -> Double {
+                zip(ours, theirs).map { abs(Double($0) - $1) / max(abs($1), 1e-6) }.max() ?? .infinity
+            }
+            let (a, b) = (relative(entry.meanSquare, meanSquare), relative(entry.maxAbs, maxAbs))
+            if max(a, b) > max(worst.meanSquare, worst.maxAbs) { worst = (key, a, b) }
+            if let fraction = entry.activeFraction {
+                // A count may differ where |x| is within float rounding of the threshold.
+                let theirs = try reference.doubles(key + ".active")
+                activeMismatches += zip(fraction, theirs).filter { abs(Double($0) - $1) > 1.5 / 1024 }.count
+                activeValues += theirs.count
+            }
+        }
+        print("stories260K statistics vs NumPy: worst max relative difference \(worst)")
+        #expect(worst.meanSquare < 1e-4 && worst.maxAbs < 1e-4, "\(worst)")
+        #expect(activeValues == 5 * 172 && activeMismatches == 0, "\(activeMismatches) of \(activeValues) activity fractions differ")
+    }
+}
+
+/// stories260K converted from its HF folder (with `tok512.model` as `tokenizer.model`) to F32 GGUF.
+enum Stories260K {
+    static let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../shared/testdata/stories260K").standardized.path
+
+    /// A fresh folder holding the HF files and the GGUF; returns both paths.
+    static func convertedGGUF() throws -> (folder: String, gguf: String) {
+        let folder = try temporaryDirectory() + "/stories260K"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for name in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+            try FileManager.default.copyItem(atPath: shared + "/hf/" + name, toPath: folder + "/" + name)
+        }
+        try FileManager.default.copyItem(atPath: shared + "/tok512.model", toPath: folder + "/tokenizer.model")
+        let path = folder + "/stories260K-f32.gguf"
+        _ = try ModelConverter(source: try HuggingFaceSource(folder: folder), options: .init(preset: QuantizationPreset.named("F32")!)).write(to: path)
+        return (folder, path)
+    }
+}

@@ -39,15 +39,7 @@ struct InferenceInteropTests {
     /// stories260K (../shared/testdata): a SentencePiece vocabulary (`llama` tokenizer) and FFN
     /// rows of 172, converted from its HF folder with `tok512.model` as `tokenizer.model`.
     @Test func sentencePieceModelMatchesLlamaCpp() throws {
-        let shared = URL(fileURLWithPath: Self.wikitext).deletingLastPathComponent().deletingLastPathComponent().path + "/stories260K"
-        let folder = try temporaryDirectory() + "/stories260K"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        for name in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
-            try FileManager.default.copyItem(atPath: shared + "/hf/" + name, toPath: folder + "/" + name)
-        }
-        try FileManager.default.copyItem(atPath: shared + "/tok512.model", toPath: folder + "/tokenizer.model")
-        let path = folder + "/stories260K-f32.gguf"
-        _ = try ModelConverter(source: try HuggingFaceSource(folder: folder), options: .init(preset: QuantizationPreset.named("F32")!)).write(to: path)
+        let path = try Stories260K.convertedGGUF().gguf
         let file = try GGUFFile(path: path)
         #expect(file.metadata.string(GGUFKey.Tokenizer.model) == "llama")
         #expect(file.metadata.array(GGUFKey.Tokenizer.scores)?.floats?.count == 512)
