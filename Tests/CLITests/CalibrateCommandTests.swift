@@ -6,12 +6,26 @@ import Testing
 /// `quantkit calibrate`, `convert --stats/--smoothquant` and `perplexity --w8a8` as a script sees
 /// them: JSON summaries, provenance in the output, and clear errors with a non-zero status.
 struct CalibrateCommandTests {
-    @Test func calibrateThenConvertWithSmoothQuant() throws {
+    /// The tiny model calibrated data-free on 64 tokens: its folder, model and statistics paths
+    /// and what calibrate printed.
+    func calibratedTinyModel(_ extra: String...) throws -> (folder: String, model: String, stats: String, calibrate: CLIRunner.Result) {
         let folder = try temporaryDirectory()
         let model = try TinyModel.write()
         let stats = folder + "/tiny.qkstats"
-        let calibrate = try CLIRunner.run("calibrate", model, "-o", stats, "--tokens", "64", "--sample-length", "16", "--quiet", "--json")
+        let calibrate = try CLIRunner.run(arguments: ["calibrate", model, "-o", stats, "--tokens", "64", "--sample-length", "16", "--quiet"] + extra)
         #expect(calibrate.status == 0, "\(calibrate.stderr)")
+        return (folder, model, stats, calibrate)
+    }
+
+    /// A short English text file for perplexity runs on the tiny model.
+    func sampleText(in folder: String) throws -> String {
+        let text = folder + "/text.txt"
+        try String(repeating: "the cat sat on the mat and then the other cat came. ", count: 30).write(toFile: text, atomically: true, encoding: .utf8)
+        return text
+    }
+
+    @Test func calibrateThenConvertWithSmoothQuant() throws {
+        let (folder, model, stats, calibrate) = try calibratedTinyModel("--json")
         let summary = try JSONParser.parse(calibrate.stdout)
         #expect(summary["provenance"]?["tokens"]?.int64 == 64)
         #expect(summary["provenance"]?["corpus"]?.string?.hasPrefix("data-free") == true)
@@ -31,19 +45,15 @@ struct CalibrateCommandTests {
         #expect(file.metadata.string("quantkit.calibration.model_sha256")?.count == 64)
         #expect(file.metadata.array("quantkit.smoothquant.alpha_ffn_down_in")?.count == 2)
 
-        let text = folder + "/text.txt"
-        try String(repeating: "the cat sat on the mat and then the other cat came. ", count: 30).write(toFile: text, atomically: true, encoding: .utf8)
+        let text = try sampleText(in: folder)
         let w8a8 = try CLIRunner.run("perplexity", output, "-f", text, "--ctx", "32", "--chunks", "2", "--w8a8", "--json")
         #expect(w8a8.status == 0, "\(w8a8.stderr)")
         #expect((try JSONParser.parse(w8a8.stdout)["ppl"]?.double).map { $0.isFinite && $0 > 1 } == true)
     }
 
     @Test func hessianStatisticsFeedGPTQAndNF4() throws {
-        let folder = try temporaryDirectory()
-        let model = try TinyModel.write()
-        let stats = folder + "/tiny.qkstats"
-        let calibrate = try CLIRunner.run("calibrate", model, "-o", stats, "--tokens", "64", "--sample-length", "16", "--hessian", "--quiet")
-        #expect(calibrate.status == 0, "\(calibrate.stderr)")
+        let (folder, model, stats, _) = try calibratedTinyModel("--hessian")
+        let text = try sampleText(in: folder)
         for (type, extra) in [("Q4_0", ["--gptq"]), ("NF4", ["--gptq"]), ("NF4_DQ", [])] {
             let output = folder + "/\(type).gguf"
             let convert = try CLIRunner.run(arguments: ["convert", model, "-o", output, "--type", type, "--stats", stats, "--quiet", "--json"] + extra)
@@ -51,8 +61,6 @@ struct CalibrateCommandTests {
             let file = try GGUFFile(path: output)
             #expect(file.tensor(named: "blk.1.ffn_down.weight")?.type.name == type)
             #expect((file.metadata["quantkit.calibration.gptq"] == .bool(true)) == !extra.isEmpty)
-            let text = folder + "/text.txt"
-            try String(repeating: "the cat sat on the mat and then the other cat came. ", count: 30).write(toFile: text, atomically: true, encoding: .utf8)
             let ppl = try CLIRunner.run("perplexity", output, "-f", text, "--ctx", "32", "--chunks", "2", "--json")
             #expect((try JSONParser.parse(ppl.stdout)["ppl"]?.double).map { $0.isFinite && $0 > 1 } == true, "\(type): \(ppl.stderr)")
         }

@@ -13,27 +13,30 @@ struct InferenceInteropTests {
         .appendingPathComponent("../../../shared/testdata/wikitext-2/wiki.test.raw").standardized.path
 
     @Test func f16MatchesLlamaCpp() throws {
-        let oracle = try LlamaOracle.run(model: LlamaOracle.testBed, text: Self.wikitext, chunks: 4)
-        let model = try LlamaModel(path: LlamaOracle.testBed)
-        let text = try MappedFile.readText(path: Self.wikitext)
+        try checkAgreement(path: LlamaOracle.testBed, logitBound: 1e-2)
+    }
 
-        // Tokenization: every id of the whole file.
+    /// Against llama.cpp on the same file: every token id of wikitext-2, the logits of the first
+    /// 64 tokens (max |Δ| relative to the largest, argmax everywhere), PPL over 4 chunks
+    /// (llama-perplexity's method on both sides) within 0.1 %, and 32 greedy tokens after the
+    /// first 16. Returns the model and the ids for further checks.
+    @discardableResult
+    private func checkAgreement(path: String, logitBound: Double) throws -> (LlamaModel, [Int32], String) {
+        let oracle = try LlamaOracle.run(model: path, text: Self.wikitext, chunks: 4)
+        let model = try LlamaModel(path: path)
+        let text = try MappedFile.readText(path: Self.wikitext)
         let ids = model.tokenizer.encode(text, addSpecial: true)
         let theirs = try oracle.ints("ids")
         #expect(ids.count == theirs.count, "token count \(ids.count) vs llama.cpp \(theirs.count)")
         #expect(ids == theirs, "first difference at \(zip(ids, theirs).enumerated().first { $1.0 != $1.1 }?.offset ?? -1)")
-
-        try checkLogits(model: model, oracle: oracle, ids: ids, relativeBound: 1e-2)
-
-        // Perplexity over 4 chunks, llama-perplexity's method on both sides.
+        try checkLogits(model: model, oracle: oracle, ids: ids, relativeBound: logitBound)
         let ours = try Perplexity.evaluate(model: model, text: text, context: 512, maxChunks: 4)
         let reference = try oracle.doubles("ppl")[0]
         #expect(abs(ours.perplexity / reference - 1) < 0.001, "PPL \(ours.perplexity) vs llama.cpp \(reference)")
-
-        // Greedy generation of 32 tokens from the first 16 tokens.
         var sampler = Sampler(temperature: 0)
         let generated = try model.generate(prompt: Array(ids.prefix(16)), count: 32, sampler: &sampler)
         #expect(generated == (try oracle.ints("greedy")), "greedy continuation differs")
+        return (model, ids, text)
     }
 
     /// stories260K (../shared/testdata): a SentencePiece vocabulary (`llama` tokenizer) and FFN
@@ -44,24 +47,10 @@ struct InferenceInteropTests {
         #expect(file.metadata.string(GGUFKey.Tokenizer.model) == "llama")
         #expect(file.metadata.array(GGUFKey.Tokenizer.scores)?.floats?.count == 512)
 
-        let oracle = try LlamaOracle.run(model: path, text: Self.wikitext, chunks: 4)
-        let model = try LlamaModel(path: path)
-        let text = try MappedFile.readText(path: Self.wikitext)
-        let ids = model.tokenizer.encode(text, addSpecial: true)
-        let theirs = try oracle.ints("ids")
-        #expect(ids.count == theirs.count, "token count \(ids.count) vs llama.cpp \(theirs.count)")
-        #expect(ids == theirs, "first difference at \(zip(ids, theirs).enumerated().first { $1.0 != $1.1 }?.offset ?? -1)")
+        // F32 weights, but llama.cpp keeps its KV cache in F16: measured 1.5e-3 relative.
+        let (model, ids, text) = try checkAgreement(path: path, logitBound: 5e-3)
         // SentencePiece with byte fallback is lossless: decoding gives the file back.
         #expect(model.tokenizer.decode(Array(ids.dropFirst())) == text)
-
-        // F32 weights, but llama.cpp keeps its KV cache in F16: measured 1.5e-3 relative.
-        try checkLogits(model: model, oracle: oracle, ids: ids, relativeBound: 5e-3)
-        let ours = try Perplexity.evaluate(model: model, text: text, context: 512, maxChunks: 4)
-        let reference = try oracle.doubles("ppl")[0]
-        #expect(abs(ours.perplexity / reference - 1) < 0.001, "PPL \(ours.perplexity) vs llama.cpp \(reference)")
-        var sampler = Sampler(temperature: 0)
-        let generated = try model.generate(prompt: Array(ids.prefix(16)), count: 32, sampler: &sampler)
-        #expect(generated == (try oracle.ints("greedy")), "greedy continuation differs")
     }
 
     @Test(arguments: [GGMLType.Q8_0, .Q4_K])
