@@ -35,14 +35,14 @@ public enum TensorCategory: String, Sendable, CaseIterable {
     /// attn_v-like tensors, which llama.cpp treats as the most sensitive to quantization.
     public var isAttentionValueLike: Bool { self == .attentionV || self == .attentionQKV || self == .attentionKVB }
 
-    /// Whether llama.cpp quantizes a tensor at all (`tensor_allows_quantization`): only 2-D+
-    /// `*weight` tensors, never norms, expert routers or the small special tables listed here.
     /// N of a `blk.N.…` tensor name; nil outside the blocks.
     public static func layerIndex(of name: String) -> Int? {
         guard name.hasPrefix("blk.") else { return nil }
         return Int(name.dropFirst(4).prefix { $0.isNumber })
     }
 
+    /// Whether llama.cpp quantizes a tensor at all (`tensor_allows_quantization`): only 2-D+
+    /// `*weight` tensors, never norms, expert routers or the small special tables listed here.
     public static func allowsQuantization(name: String, dimensions: Int) -> Bool {
         guard dimensions >= 2, name.hasSuffix("weight") else { return false }
         return !neverQuantizedFragments.contains { name.contains($0) }
