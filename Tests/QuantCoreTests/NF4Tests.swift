@@ -40,17 +40,10 @@ struct NF4Tests {
         #expect(decoded[0..<64].allSatisfy { $0 == 0 })
     }
 
-    /// Σ over blocks of Σ wⱼ(xⱼ − x̂ⱼ)² with the search's weights.
+    /// Σ importanceⱼ(xⱼ − x̂ⱼ)², the search's objective.
     static func weightedError(_ x: [Float], _ decoded: [Float], importance: [Float], columns: Int) -> Double {
         var total = 0.0
-        for row in 0..<x.count / columns {
-            let r = row * columns
-            let sigma2 = 2 * x[r..<(r + columns)].reduce(0) { $0 + $1 * $1 } / Float(columns)
-            for j in 0..<columns {
-                let w = importance[j] * (sigma2 + x[r + j] * x[r + j]).squareRoot()
-                total += Double(w) * Double((x[r + j] - decoded[r + j]) * (x[r + j] - decoded[r + j]))
-            }
-        }
+        for (k, (a, b)) in zip(x, decoded).enumerated() { total += Double(importance[k % columns]) * Double(a - b) * Double(a - b) }
         return total
     }
 
@@ -68,12 +61,10 @@ struct NF4Tests {
                 let range = (row * columns + block * 64)..<(row * columns + block * 64 + 64)
                 let xs = Array(x[range])
                 let columnsImportance = Array(importance[(block * 64)..<(block * 64 + 64)])
-                let rowX = Array(x[(row * columns)..<(row * columns + columns)])
-                let sigma2 = 2 * rowX.reduce(0) { $0 + $1 * $1 } / Float(columns)
                 func error(_ decoded: [Float]) -> Float {
                     zip(zip(xs, decoded[range]), columnsImportance).reduce(0) { sum, item in
                         let ((v, d), w) = item
-                        return sum + w * (sigma2 + v * v).squareRoot() * (v - d) * (v - d)
+                        return sum + w * (v - d) * (v - d)
                     }
                 }
                 #expect(error(calibrated) <= error(plain) * (1 + 1e-5), "row \(row) block \(block)")

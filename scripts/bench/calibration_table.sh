@@ -30,7 +30,7 @@ q=$out/quantkit
 
 convert() {  # name, then convert arguments
   local name=$1; shift
-  [ -f "$out/$name.gguf" ] || "$q" convert "$base" -o "$out/$name.gguf" --quiet "$@" 2> "$out/$name.convert.log"
+  [ -f "$out/$name.gguf" ] || "$q" convert "$base" -o "$out/$name.gguf" --quiet "$@" > "$out/$name.convert.log" 2>&1
 }
 convert Q8_0 --type Q8_0
 convert sq-0.5 --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant 0.5
