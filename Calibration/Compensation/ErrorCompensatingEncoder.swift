@@ -38,7 +38,7 @@ public struct ErrorCompensatingEncoder: WholeTensorEncoder {
         let group = codec.codec.blockSize
         let rowBytes = try codec.rowBytes(rowLength: n, tensor: name)
         guard let packed = hessians[name], packed.count == n * (n + 1) / 2 else {
-            throw CodecError.importanceLengthMismatch(tensor: name, rowLength: n, found: hessians[name]?.count ?? 0)
+            throw CodecError.hessianSizeMismatch(tensor: name, rowLength: n, found: hessians[name]?.count ?? 0)
         }
         let rows = values.count / n
         let u = try Self.inverseCholeskyFactor(packed: packed, n: n, damping: damping, tensor: name)
@@ -94,7 +94,7 @@ public struct ErrorCompensatingEncoder: WholeTensorEncoder {
             if let factor = factorInverse(&a, n: n) { return factor }
             lambda *= 10
         }
-        throw CodecError.dataSizeMismatch(tensor: tensor + " (hessian not positive definite)", expected: n, found: 0)
+        throw CodecError.hessianNotPositiveDefinite(tensor: tensor)
     }
 
     /// Overwrites `a` (symmetric positive definite) and returns the upper factor of its inverse.

@@ -8,6 +8,10 @@ public enum CodecError: Error, Equatable, CustomStringConvertible {
     case unsupportedType(tensor: String, type: String)
     case importanceLengthMismatch(tensor: String, rowLength: Int, found: Int)
     case dataSizeMismatch(tensor: String, expected: Int, found: Int)
+    /// GPTQ-style compensation: the Hessian does not belong to rows of this length.
+    case hessianSizeMismatch(tensor: String, rowLength: Int, found: Int)
+    /// GPTQ-style compensation: no damping made the Hessian factorizable.
+    case hessianNotPositiveDefinite(tensor: String)
 
     public var description: String {
         switch self {
@@ -19,6 +23,10 @@ public enum CodecError: Error, Equatable, CustomStringConvertible {
             return "tensor '\(tensor)': importance vector has \(found) values, rows have \(rowLength)"
         case let .dataSizeMismatch(tensor, expected, found):
             return "tensor '\(tensor)': expected \(expected) elements or bytes, found \(found)"
+        case let .hessianSizeMismatch(tensor, rowLength, found):
+            return "tensor '\(tensor)': the Hessian has \(found) values, rows of \(rowLength) need \(rowLength * (rowLength + 1) / 2)"
+        case let .hessianNotPositiveDefinite(tensor):
+            return "tensor '\(tensor)': its Hessian is not positive definite even with heavy damping"
         }
     }
 }

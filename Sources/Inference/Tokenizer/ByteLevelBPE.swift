@@ -24,7 +24,7 @@ public enum ByteUnicode {
 /// pre-tokenize, map each piece's UTF-8 bytes through `ByteUnicode`, then repeatedly merge the
 /// adjacent pair with the lowest merge rank (leftmost first on equal rank); symbols missing from
 /// the vocabulary fall back to one token per byte.
-struct ByteLevelBPE {
+struct ByteLevelBPE: TokenizerModel {
     let tokens: [String]
     let tokenIDs: [String: Int32]
     let mergeRanks: [String: Int]  // "left right" → rank

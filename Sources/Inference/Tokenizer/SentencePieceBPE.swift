@@ -6,7 +6,7 @@ import Foundation
 /// concatenation is a token with the highest score is merged (leftmost first on equal scores)
 /// until no pair is a token. A final symbol that is not a token is split back along the merges
 /// that built it, and what still is not a token becomes byte tokens `<0xXX>`.
-struct SentencePieceBPE {
+struct SentencePieceBPE: TokenizerModel {
     static let spaceMarker = "\u{2581}"
 
     let tokens: [String]
@@ -53,6 +53,9 @@ struct SentencePieceBPE {
         /// Max-heap order of llama.cpp's queue: higher score first, then the leftmost.
         static func < (a: Bigram, b: Bigram) -> Bool { a.score < b.score || (a.score == b.score && a.left > b.left) }
     }
+
+    /// The text is one fragment that starts the prompt, so it gets the space prefix.
+    func encode(_ text: String) -> [Int32] { encode(text, spacePrefix: true) }
 
     func encode(_ text: String, spacePrefix: Bool) -> [Int32] {
         // llama.cpp makes no fragment of an empty text, so it gets no space prefix either.

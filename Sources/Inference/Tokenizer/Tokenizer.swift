@@ -10,10 +10,7 @@ public final class Tokenizer: @unchecked Sendable {
         case llama
     }
 
-    private enum Model {
-        case byteLevel(ByteLevelBPE)
-        case sentencePiece(SentencePieceBPE)
-    }
+
 
     public let kind: Kind
     public let vocabularySize: Int
@@ -21,7 +18,7 @@ public final class Tokenizer: @unchecked Sendable {
     public let eosToken: Int32?
     /// Whether `encode(addSpecial: true)` prepends BOS (`tokenizer.ggml.add_bos_token`).
     public let addsBOS: Bool
-    private let model: Model
+    private let model: any TokenizerModel
 
     public init(metadata: GGUFMetadata) throws {
         let modelName = metadata.string(GGUFKey.Tokenizer.model) ?? ""
@@ -45,7 +42,7 @@ public final class Tokenizer: @unchecked Sendable {
                 throw InferenceError.missingMetadata(key: GGUFKey.Tokenizer.merges)
             }
             let pre = try PreTokenizer(name: metadata.string(GGUFKey.Tokenizer.pre) ?? "default")
-            model = .byteLevel(ByteLevelBPE(tokens: tokens, merges: merges, preTokenizer: pre))
+            model = ByteLevelBPE(tokens: tokens, merges: merges, preTokenizer: pre)
         case .llama:
             guard let scores = metadata.array(GGUFKey.Tokenizer.scores)?.floats, scores.count == tokens.count else {
                 throw InferenceError.missingMetadata(key: GGUFKey.Tokenizer.scores)
@@ -53,8 +50,8 @@ public final class Tokenizer: @unchecked Sendable {
             let types = metadata.array(GGUFKey.Tokenizer.tokenTypes)?.integers.map { $0.map { Int32(truncatingIfNeeded: $0) } }
                 ?? [Int32](repeating: 1, count: tokens.count)
             guard types.count == tokens.count else { throw InferenceError.missingMetadata(key: GGUFKey.Tokenizer.tokenTypes) }
-            model = .sentencePiece(SentencePieceBPE(tokens: tokens, scores: scores, types: types,
-                                                    addsSpacePrefix: metadata[GGUFKey.Tokenizer.addSpacePrefix]?.bool ?? true))
+            model = SentencePieceBPE(tokens: tokens, scores: scores, types: types,
+                                     addsSpacePrefix: metadata[GGUFKey.Tokenizer.addSpacePrefix]?.bool ?? true)
         }
     }
 
@@ -64,27 +61,20 @@ public final class Tokenizer: @unchecked Sendable {
     public func encode(_ text: String, addSpecial: Bool = true) -> [Int32] {
         var ids: [Int32] = []
         if addSpecial && addsBOS, let bos = bosToken { ids.append(bos) }
-        switch model {
-        case let .byteLevel(bpe): ids.append(contentsOf: bpe.encode(text))
-        // The text is one fragment that starts the prompt, so it gets the space prefix.
-        case let .sentencePiece(spm): ids.append(contentsOf: spm.encode(text, spacePrefix: true))
-        }
+        ids.append(contentsOf: model.encode(text))
         return ids
     }
 
-    public func decode(_ ids: [Int32]) -> String {
-        switch model {
-        case let .byteLevel(bpe): bpe.decode(ids)
-        case let .sentencePiece(spm): spm.decode(ids)
-        }
-    }
+    public func decode(_ ids: [Int32]) -> String { model.decode(ids) }
 
     /// The raw vocabulary string of one token.
-    public func tokenText(_ id: Int32) -> String? {
-        let tokens = switch model {
-        case let .byteLevel(bpe): bpe.tokens
-        case let .sentencePiece(spm): spm.tokens
-        }
-        return id >= 0 && Int(id) < tokens.count ? tokens[Int(id)] : nil
-    }
+    public func tokenText(_ id: Int32) -> String? { id >= 0 && Int(id) < model.tokens.count ? model.tokens[Int(id)] : nil }
+}
+
+/// What `Tokenizer` needs of a tokenization algorithm: ids of a text that starts a prompt, the
+/// text of ids, and the vocabulary.
+protocol TokenizerModel: Sendable {
+    var tokens: [String] { get }
+    func encode(_ text: String) -> [Int32]
+    func decode(_ ids: [Int32]) -> String
 }

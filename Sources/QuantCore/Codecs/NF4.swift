@@ -37,13 +37,20 @@ public enum NF4Codec: BlockCodec {
                 var amax: Float = 0
                 for j in 0..<blockElements { amax = max(amax, abs(xb[j])) }
                 out.storeFloat(amax, at: 0)
-                let reciprocal = 1 / amax
-                for k in 0..<blockElements / 2 {
-                    let high = amax == 0 ? zeroIndex : nearest(min(1, max(-1, xb[2 * k] * reciprocal)), mids.baseAddress!)
-                    let low = amax == 0 ? zeroIndex : nearest(min(1, max(-1, xb[2 * k + 1] * reciprocal)), mids.baseAddress!)
-                    out.storeByte(high << 4 | low, at: 4 + k)
-                }
+                packNearestCodes(xb, scale: amax, midpoints: mids.baseAddress!, into: out + 4)
             }
+        }
+    }
+
+    /// The 32 code bytes of one block: each value's nearest code at `scale` (clamped to ±1),
+    /// pairs packed high nibble first. A zero scale gives the code of 0 (x·0 rounds to it).
+    @inline(__always)
+    static func packNearestCodes(_ x: UnsafePointer<Float>, scale: Float, midpoints: UnsafePointer<Float>, into out: UnsafeMutableRawPointer) {
+        let inverse = scale > 0 ? 1 / scale : 0
+        for k in 0..<blockElements / 2 {
+            let high = nearest(min(1, max(-1, x[2 * k] * inverse)), midpoints)
+            let low = nearest(min(1, max(-1, x[2 * k + 1] * inverse)), midpoints)
+            out.storeByte(high << 4 | low, at: k)
         }
     }
 

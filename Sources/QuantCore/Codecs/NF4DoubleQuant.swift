@@ -33,13 +33,8 @@ public enum NF4DoubleQuant {
                         if scales.isEmpty {
                             to.advanced(by: 1).copyMemory(from: source.baseAddress! + b * NF4Codec.blockBytes + 4, byteCount: 32)
                         } else {
-                            let xb = x.baseAddress! + b * NF4Codec.blockElements
-                            let inverse = scales[b] > 0 ? 1 / scales[b] : 0
-                            for k in 0..<NF4Codec.blockElements / 2 {
-                                let high = NF4Codec.nearest(min(1, max(-1, xb[2 * k] * inverse)), mids.baseAddress!)
-                                let low = NF4Codec.nearest(min(1, max(-1, xb[2 * k + 1] * inverse)), mids.baseAddress!)
-                                to.storeByte(high << 4 | low, at: 1 + k)
-                            }
+                            NF4Codec.packNearestCodes(x.baseAddress! + b * NF4Codec.blockElements, scale: scales[b],
+                                                      midpoints: mids.baseAddress!, into: to + 1)
                         }
                     }
                 }
