@@ -5,28 +5,35 @@ import QuantCore
 
 /// Products of activations with stored weights: out[T × rows] = x[T × columns] · Wᵀ.
 ///
-/// Weights stay in their stored encoding; each worker decodes a tile of rows into an f32 buffer
-/// and multiplies it with OpenBLAS (sgemm for a batch, sgemv for one token). Tiles are spread
-/// over the cores; OpenBLAS itself runs single-threaded inside each worker so the two levels of
-/// parallelism do not fight.
+/// Weights stay in their stored encoding. For a batch each worker decodes a tile of rows into an
+/// f32 buffer and multiplies it with OpenBLAS sgemm; tiles are spread over the cores and OpenBLAS
+/// runs single-threaded inside each worker so the two levels of parallelism do not fight. For a
+/// few tokens (generation) each row is decoded in registers and dotted with the activations
+/// directly (`RowDotCodec`): writing the decoded tile out and reading it back cost more than
+/// the product itself.
 enum MatMul {
-    /// Rows decoded per tile. For a batch: large enough that OpenBLAS packs the activations
-    /// rarely (it repacks them on every call), within a few MB per worker. For one token (or a
-    /// few): small enough to stay in L2, so the decoded tile is read back from cache, not memory.
-    /// At least four tiles per matrix so two to four cores share the work. The size never depends
-    /// on the thread count, so results are identical for any number of threads.
-    static func tileRows(columns: Int, rows: Int, tokens: Int) -> Int {
-        let budget = tokens <= 4 ? 128 << 10 : 4 << 20
-        let byMemory = max(8, budget / (4 * columns))
+    /// Up to this many tokens the fused row dots win over decoding tiles for sgemm (measured
+    /// with `quantkit-bench matvec`).
+    static let fusedTokenLimit = 4
+
+    /// Rows decoded per tile: large enough that OpenBLAS packs the activations rarely (it
+    /// repacks them on every call), within a few MB per worker. At least four tiles per matrix
+    /// so two to four cores share the work. The size never depends on the thread count, so
+    /// results are identical for any number of threads.
+    static func tileRows(columns: Int, rows: Int) -> Int {
+        let byMemory = max(8, (4 << 20) / (4 * columns))
         return max(1, min(byMemory, (rows + 3) / 4))
     }
     private static let configureBLAS: Void = { openblas_set_num_threads(1) }()
 
     static func multiply(_ x: UnsafePointer<Float>, tokens: Int, by w: WeightMatrix, into out: UnsafeMutablePointer<Float>,
                          threads: Int = ProcessInfo.activeCores) {
+        if tokens <= fusedTokenLimit {
+            return multiplyFused(x, tokens: tokens, by: w, into: out, threads: threads)
+        }
         _ = configureBLAS
         let columns = w.columns, rows = w.rows
-        let tileRows = tileRows(columns: columns, rows: rows, tokens: tokens)
+        let tileRows = tileRows(columns: columns, rows: rows)
         let tiles = (rows + tileRows - 1) / tileRows
         let workers = max(1, min(threads, tiles))
         let task = UnsafeSendableBox((x, out))
@@ -38,16 +45,52 @@ enum MatMul {
             while tile < tiles {
                 let first = tile * tileRows, count = min(tileRows, rows - first)
                 w.dequantizeRows(first ..< first + count, into: buffer)
-                if tokens == 1 {
-                    // One token: y = W·x on the decoded tile.
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(count), Int32(columns), 1, buffer, Int32(columns), x, 1, 0, out + first, 1)
-                } else {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(count), Int32(columns), 1,
-                                x, Int32(columns), buffer, Int32(columns), 0, out + first, Int32(rows))
-                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(count), Int32(columns), 1,
+                            x, Int32(columns), buffer, Int32(columns), 0, out + first, Int32(rows))
                 tile += workers
             }
         }
+    }
+}
+
+extension MatMul {
+    /// Rows per unit of work in the fused path: small enough that two workers finish together,
+    /// large enough that handing out work is rare.
+    static let fusedChunkRows = 64
+
+    static func multiplyFused(_ x: UnsafePointer<Float>, tokens: Int, by w: WeightMatrix, into out: UnsafeMutablePointer<Float>,
+                              threads: Int) {
+        let columns = w.columns, rows = w.rows
+        let chunks = (rows + fusedChunkRows - 1) / fusedChunkRows
+        let workers = max(1, min(threads, chunks))
+        // Activations in the kernel's order, once per product (not per row).
+        let layout = w.rowDot?.activationLayout ?? .natural
+        let stride = layout.arrangedCount(columns)
+        let arranged = UnsafeMutablePointer<Float>.allocate(capacity: tokens * stride)
+        defer { arranged.deallocate() }
+        for t in 0..<tokens { layout.arrange(x + t * columns, count: columns, into: arranged + t * stride) }
+        let task = UnsafeSendableBox((UnsafePointer(arranged), out))
+        let work: @Sendable (Int) -> Void = { worker in
+            let (x, out) = task.value
+            // Types without a fused dot decode one row at a time into this (L1-sized) buffer.
+            let decoded = w.rowDot == nil ? UnsafeMutablePointer<Float>.allocate(capacity: columns) : nil
+            defer { decoded?.deallocate() }
+            var chunk = worker
+            while chunk < chunks {
+                let first = chunk * fusedChunkRows
+                for row in first ..< min(rows, first + fusedChunkRows) {
+                    let stored = w.data + row * w.rowBytes
+                    if let dot = w.rowDot {
+                        for t in 0..<tokens { out[t * rows + row] = dot.dot(stored, x + t * stride, count: columns) }
+                    } else if let decoded {
+                        w.dequantizeRows(row ..< row + 1, into: decoded)
+                        for t in 0..<tokens { out[t * rows + row] = dotFloats(decoded, x + t * stride, count: columns) }
+                    }
+                }
+                chunk += workers
+            }
+        }
+        WorkerPool.shared.run(iterations: workers, work)
     }
 }
 

@@ -14,6 +14,8 @@ public struct WeightMatrix: @unchecked Sendable {
     let codec: any BlockCodec.Type
     /// The fast path, looked up once (a dynamic cast per row costs more than small rows).
     let fastCodec: (any FastBlockCodec.Type)?
+    /// The fused decode-and-dot for few-token products, nil when rows must be decoded first.
+    let rowDot: (any RowDotCodec.Type)?
     /// Decoded-at-load storage when the stored form cannot be read row by row (NF4_DQ).
     private let owned: OwnedBytes?
 
@@ -38,6 +40,7 @@ public struct WeightMatrix: @unchecked Sendable {
         rows = info.shape.count == 2 ? Int(info.shape[1]) : 1
         self.codec = codec
         fastCodec = codec as? any FastBlockCodec.Type
+        rowDot = codec as? any RowDotCodec.Type
         rowBytes = columns / codec.blockSize * codec.blockBytes
         data = owned.map { UnsafeRawPointer($0.pointer) } ?? UnsafeRawPointer(file.data(for: info).baseAddress!)
     }

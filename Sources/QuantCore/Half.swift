@@ -14,6 +14,13 @@ public func floatFromHalf(_ bits: UInt16) -> Float { HalfTable.values[Int(bits)]
 /// f16 → f32 a load. Built once from the exact conversion.
 public enum HalfTable {
     public static let values: [Float] = (0...UInt16.max).map { Float(Float16(bitPattern: $0)) }
+    /// The same table at a fixed address, for kernels that fetch it once per row instead of
+    /// paying the global's once-check per block.
+    nonisolated(unsafe) public static let pointer: UnsafePointer<Float> = {
+        let table = UnsafeMutablePointer<Float>.allocate(capacity: values.count)
+        table.initialize(from: values, count: values.count)
+        return UnsafePointer(table)
+    }()
 }
 
 /// The value `value` takes after a round trip through f16 (what ggml stores as a block scale).

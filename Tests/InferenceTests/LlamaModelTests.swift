@@ -14,8 +14,9 @@ import Testing
         #expect(model.weights.output.name == "token_embd.weight")  // tied
     }
 
-    /// Incremental decoding through the KV cache gives the same logits as one batched pass.
-    @Test(arguments: [GGMLType.F32, .Q8_0])
+    /// Incremental decoding through the KV cache gives the same logits as one batched pass (one
+    /// token runs the fused row dots, ten tokens the decoded tiles and sgemm).
+    @Test(arguments: [GGMLType.F32, .F16, .BF16, .Q8_0, .Q4_0, .Q4_1, .Q5_0, .Q5_1, .IQ4_NL])
     func incrementalDecodingMatchesBatch(_ type: GGMLType) throws {
         let model = try LlamaModel(path: try TinyModel.write(type: type))
         let tokens: [Int32] = [5, 80, 101, 256, 7, 259, 33, 120, 3, 44]

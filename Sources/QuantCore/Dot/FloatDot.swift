@@ -1,0 +1,69 @@
+/// Fused dots of the float types: f16 and bf16 widen in integer lanes (no F16C needed, exact as
+/// `F16Codec.widenHalf`), f32 is a plain lane-wise dot.
+
+extension F32Codec: RowDotCodec {
+    public static func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
+        dotFloats(row.assumingMemoryBound(to: Float.self), x, count: count)
+    }
+}
+
+extension F16Codec: RowDotCodec {
+    public static func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            #if F16C
+            // One vcvtph2ps (Package.swift defines F16C when it compiles for the CPU's F16C).
+            let w = SIMD8<Float>(row.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self))
+            #else
+            let w = widenHalves(row.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
+            #endif
+            acc += w * floats8(x + i)
+            i += 8
+        }
+        var sum = acc.sum()
+        while i < count {
+            sum += Float(bitPattern: widenHalf(row.loadUInt16(at: 2 * i))) * x[i]
+            i += 1
+        }
+        return sum
+    }
+
+    /// `widenHalf` in 8 lanes, with arithmetic masks instead of `replacing(with:where:)`
+    /// (which the compiler turns into a lane-by-lane loop through memory).
+    @inline(__always)
+    static func widenHalves(_ h: SIMD8<UInt16>) -> SIMD8<Float> {
+        let h32 = SIMD8<UInt32>(truncatingIfNeeded: h)
+        let magnitude = (h32 & 0x7fff) &<< 13
+        let exponent = magnitude &>> 23                       // 0 … 31
+        let isInfOrNaN = (exponent &+ 1) &>> 5                 // 1 where exponent = 31
+        let isZeroOrSubnormal = SIMD8<UInt32>(repeating: 1) &- ((exponent &+ 31) &>> 5)  // 1 where exponent = 0
+        let bias = SIMD8<UInt32>(repeating: (127 - 15) << 23), infBias = SIMD8<UInt32>(repeating: (128 - 16) << 23)
+        let bits = magnitude &+ bias &+ isInfOrNaN &* infBias
+        // Zero/subnormal: renormalise by subtracting 2^-14 in float arithmetic.
+        let shifted = unsafeBitCast(bits &+ (1 << 23), to: SIMD8<Float>.self) - Float(bitPattern: 113 << 23)
+        let renormalised = unsafeBitCast(shifted, to: SIMD8<UInt32>.self)
+        let select = SIMD8<UInt32>() &- isZeroOrSubnormal
+        let chosen = bits ^ ((bits ^ renormalised) & select)
+        let sign = (h32 & 0x8000) &<< 16
+        return unsafeBitCast(chosen | sign, to: SIMD8<Float>.self)
+    }
+}
+
+extension BF16Codec: RowDotCodec {
+    public static func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            let h = SIMD8<UInt32>(truncatingIfNeeded: row.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
+            acc += unsafeBitCast(h &<< 16, to: SIMD8<Float>.self) * floats8(x + i)
+            i += 8
+        }
+        var sum = acc.sum()
+        while i < count {
+            sum += floatFromBFloat16(row.loadUInt16(at: 2 * i)) * x[i]
+            i += 1
+        }
+        return sum
+    }
+}

@@ -1,0 +1,133 @@
+/// Fused dots of the 256-element K-quant super-blocks, on activations in `interleaved32` order:
+/// 32 level bytes load as eight words, byte k of each word (one shift) holds the elements
+/// 4i + k that x' keeps in lanes 8k…8k+7. Each sub-block's levels are dotted with x in f32
+/// lanes, then scaled by its d·scale; minimums and level offsets multiply the precomputed lane
+/// sums of x. The per-byte steps are written out four times by hand: as a loop, LLVM's
+/// vectorizer re-vectorizes across iterations and interleaves the lanes with blends.
+
+extension Q4_KCodec: RowDotCodec {
+    public static var activationLayout: ActivationLayout { .interleaved32 }
+
+    public static func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
+        let halves = HalfTable.pointer
+        var acc = SIMD8<Float>()
+        for block in 0..<count / 256 {
+            let b = row + block * 144, xb = x + block * 256
+            let d = halfScale(halves, b, 0), dmin = halfScale(halves, b, 2)
+            for run in 0..<4 {
+                let (sc1, m1) = KQuantPacking.scaleMin(2 * run, b + 4)
+                let (sc2, m2) = KQuantPacking.scaleMin(2 * run + 1, b + 4)
+                let w = words8(b, 16 + run * 32), xr = xb + run * 64
+                var low = SIMD8<Float>(), high = SIMD8<Float>()
+                nibbleDot(w, xr, 0, &low, &high)
+                nibbleDot(w &>> 8, xr, 1, &low, &high)
+                nibbleDot(w &>> 16, xr, 2, &low, &high)
+                nibbleDot(w &>> 24, xr, 3, &low, &high)
+                let group = block * 8 + 2 * run
+                acc += low * (d * Float(sc1)) + high * (d * Float(sc2))
+                acc -= laneSums(x, count: count, group: group) * (dmin * Float(m1))
+                    + laneSums(x, count: count, group: group + 1) * (dmin * Float(m2))
+            }
+        }
+        return acc.sum()
+    }
+
+    /// Byte k of each word of `q` (already shifted down by 8k): its low nibbles against x' lanes
+    /// 8k… of the run's first group, its high nibbles against the second group.
+    @inline(__always)
+    static func nibbleDot(_ q: SIMD8<UInt32>, _ x: UnsafePointer<Float>, _ k: Int, _ low: inout SIMD8<Float>, _ high: inout SIMD8<Float>) {
+        low += magicFloats8(q & 0xF) * floats8(x + 8 * k)
+        high += magicFloats8(q &>> 4 & 0xF) * floats8(x + 32 + 8 * k)
+    }
+}
+
+extension Q5_KCodec: RowDotCodec {
+    public static var activationLayout: ActivationLayout { .interleaved32 }
+
+    public static func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
+        let halves = HalfTable.pointer
+        var acc = SIMD8<Float>()
+        for block in 0..<count / 256 {
+            let b = row + block * 176, xb = x + block * 256
+            let d = halfScale(halves, b, 0), dmin = halfScale(halves, b, 2)
+            let fifth = words8(b, 16)
+            for run in 0..<4 {
+                let (sc1, m1) = KQuantPacking.scaleMin(2 * run, b + 4)
+                let (sc2, m2) = KQuantPacking.scaleMin(2 * run + 1, b + 4)
+                let w = words8(b, 48 + run * 32), xr = xb + run * 64
+                let h = fifth &>> UInt32(2 * run)
+                var low = SIMD8<Float>(), high = SIMD8<Float>()
+                fiveBitDot(w, h, xr, 0, &low, &high)
+                fiveBitDot(w &>> 8, h &>> 8, xr, 1, &low, &high)
+                fiveBitDot(w &>> 16, h &>> 16, xr, 2, &low, &high)
+                fiveBitDot(w &>> 24, h &>> 24, xr, 3, &low, &high)
+                let group = block * 8 + 2 * run
+                acc += low * (d * Float(sc1)) + high * (d * Float(sc2))
+                acc -= laneSums(x, count: count, group: group) * (dmin * Float(m1))
+                    + laneSums(x, count: count, group: group + 1) * (dmin * Float(m2))
+            }
+        }
+        return acc.sum()
+    }
+
+    /// As Q4_K's, with the fifth bits in bit 0 (low sub-block) and bit 1 (high) of `h`.
+    @inline(__always)
+    static func fiveBitDot(_ q: SIMD8<UInt32>, _ h: SIMD8<UInt32>, _ x: UnsafePointer<Float>, _ k: Int,
+                           _ low: inout SIMD8<Float>, _ high: inout SIMD8<Float>) {
+        low += magicFloats8(q & 0xF | (h & 1) &<< 4) * floats8(x + 8 * k)
+        high += magicFloats8(q &>> 4 & 0xF | (h & 2) &<< 3) * floats8(x + 32 + 8 * k)
+    }
+}
+
+extension Q6_KCodec: RowDotCodec {
+    public static var activationLayout: ActivationLayout { .interleaved32 }
+
+    public static func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
+        let halves = HalfTable.pointer
+        var acc = SIMD8<Float>()
+        for block in 0..<count / 256 {
+            let b = row + block * 210, xb = x + block * 256
+            let d = halfScale(halves, b, 208)
+            for half in 0..<2 {
+                let ql = half * 64, sc = 192 + half * 8
+                let wa = words8(b, ql), wc = words8(b, ql + 32), wh = words8(b, 128 + half * 32)
+                let xh = xb + half * 128
+                var s = SixBitSums()
+                s.add(wa, wc, wh, xh, 0)
+                s.add(wa &>> 8, wc &>> 8, wh &>> 8, xh, 1)
+                s.add(wa &>> 16, wc &>> 16, wh &>> 16, xh, 2)
+                s.add(wa &>> 24, wc &>> 24, wh &>> 24, xh, 3)
+                // Levels are q + 32 (0…63); the offset comes off as 32·Σx per lane. Lanes 0-3
+                // hold elements l < 16 (the first sub-block of 16), lanes 4-7 the second.
+                let group = block * 8 + half * 4
+                acc += (s.s1 - 32 * laneSums(x, count: count, group: group)) * scales(b, sc, d)
+                acc += (s.s2 - 32 * laneSums(x, count: count, group: group + 1)) * scales(b, sc + 2, d)
+                acc += (s.s3 - 32 * laneSums(x, count: count, group: group + 2)) * scales(b, sc + 4, d)
+                acc += (s.s4 - 32 * laneSums(x, count: count, group: group + 3)) * scales(b, sc + 6, d)
+            }
+        }
+        return acc.sum()
+    }
+
+    /// d·scale of the sub-block at `offset` in lanes 0-3 and of the next one in lanes 4-7.
+    @inline(__always)
+    private static func scales(_ b: UnsafeRawPointer, _ offset: Int, _ d: Float) -> SIMD8<Float> {
+        let first = d * Float(Int8(bitPattern: b.loadByte(at: offset)))
+        let second = d * Float(Int8(bitPattern: b.loadByte(at: offset + 1)))
+        return SIMD8(lowHalf: SIMD4(repeating: first), highHalf: SIMD4(repeating: second))
+    }
+}
+
+/// Levels·x of one 128-element half of Q6_K for its four 32-element groups (elements l, l+32,
+/// l+64, l+96 of the half), from the low bits `a` (l), `c` (l+32) and high bits `h`.
+struct SixBitSums {
+    var s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>(), s4 = SIMD8<Float>()
+
+    @inline(__always)
+    mutating func add(_ a: SIMD8<UInt32>, _ c: SIMD8<UInt32>, _ h: SIMD8<UInt32>, _ x: UnsafePointer<Float>, _ k: Int) {
+        s1 += magicFloats8(a & 0xF | (h & 3) &<< 4) * floats8(x + 8 * k)
+        s2 += magicFloats8(c & 0xF | (h &>> 2 & 3) &<< 4) * floats8(x + 32 + 8 * k)
+        s3 += magicFloats8(a &>> 4 & 0xF | (h &>> 4 & 3) &<< 4) * floats8(x + 64 + 8 * k)
+        s4 += magicFloats8(c &>> 4 & 0xF | (h &>> 6 & 3) &<< 4) * floats8(x + 96 + 8 * k)
+    }
+}
