@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs one libFuzzer target for SECONDS: gguf | safetensors | json | tokenizer | statistics.
+# Runs one libFuzzer target for SECONDS: gguf | safetensors | json | tokenizer | statistics | rules.
 # Builds the target from the project's sources with swiftc -sanitize=fuzzer,address, seeds the
 # corpus from small valid files (and the malformed corpus), and keeps crashes under
 # .fuzz/TARGET/crashes (add each as a regression test). Not part of CI.
 # Usage: scripts/fuzz.sh TARGET SECONDS
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?target: gguf | safetensors | json | tokenizer | statistics}
+target=${1:?target: gguf | safetensors | json | tokenizer | statistics | rules}
 seconds=${2:-60}
 work=.fuzz/$target
 mkdir -p "$work/corpus" "$work/crashes"
@@ -20,6 +20,11 @@ case "$target" in
   # The .qkstats parser on decompressed images; seeds are generated below.
   statistics) sources="$formats Sources/QuantCore/Half.swift Sources/Inference/ActivationObserver.swift Calibration/Statistics/ActivationStatistics*.swift Calibration/Statistics/Zstd.swift scripts/fuzz/FuzzStatistics.swift"
               seeds="" ; extra_flags="-I Sources/CZstd -lzstd" ;;
+  # `--rules` YAML: Yams (its Swift sources and libyaml, from the package checkout) and RulesFile.
+  rules) yams=.build/checkouts/Yams/Sources
+         [ -d "$yams" ] || swift package resolve
+         sources="$formats $(find "$yams/Yams" -name '*.swift') Sources/quantkit/RulesFile.swift scripts/fuzz/FuzzRules.swift"
+         seeds="" ; extra_flags="-D SWIFT_PACKAGE -I $yams/CYaml/include" ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 # Everything is compiled as one module, so imports of the project's own modules are dropped.
@@ -27,8 +32,21 @@ rm -rf "$work/build" && mkdir -p "$work/build"
 i=0
 for source in $sources; do
   i=$((i + 1))
-  sed -e '/^import QuantFormats$/d' -e '/^import QuantCore$/d' -e '/^import Inference$/d' "$source" > "$work/build/$i-$(basename "$source")"
+  sed -e '/^import QuantFormats$/d' -e '/^import QuantCore$/d' -e '/^import Inference$/d' -e '/^import Yams$/d' "$source" > "$work/build/$i-$(basename "$source")"
 done
+if [ "$target" = rules ]; then
+  # libyaml, instrumented like the Swift code so the fuzzer sees its branches.
+  for c in "$yams"/CYaml/src/*.c; do
+    clang -O1 -g -fsanitize=fuzzer-no-link,address -I "$yams/CYaml/include" -DYAML_DECLARE_STATIC \
+      -c "$c" -o "$work/build/$(basename "$c" .c).o"
+  done
+  extra_flags="$extra_flags $work/build/*.o"
+  if [ -z "$(ls -A "$work/corpus")" ]; then
+    printf -- "- pattern: 'attn_v\\.weight'\n  type: Q6_K\n- pattern: 'blk\\.(0|1)\\.ffn_down'\n  type: Q8_0\n" > "$work/corpus/list.yaml"
+    printf -- "'output\\.weight': Q8_0\n'token_embd': Q4_K\n" > "$work/corpus/mapping.yaml"
+    printf -- "anchors: &a {pattern: x, type: *a}\n" > "$work/corpus/alias.yaml"
+  fi
+fi
 # shellcheck disable=SC2086
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name FuzzTarget "$work"/build/*.swift ${extra_flags:-} -o "$work/fuzzer"
 if [ "$target" = statistics ] && [ -z "$(ls -A "$work/corpus")" ]; then

@@ -1,17 +1,9 @@
 import Foundation
 import QuantCore
 import QuantFormats
-import Yams
 
-/// `--tensor-type REGEX=TYPE` and `--rules FILE` turned into planner overrides.
-///
-/// A rules file is YAML: a list of `{pattern, type}` entries, or a mapping of pattern to type,
-/// checked in file order (the first pattern found anywhere in a tensor name wins):
-///
-///     - pattern: 'attn_v\.weight'
-///       type: Q6_K
-///     - pattern: 'blk\.(0|1)\.ffn_down'
-///       type: Q8_0
+/// `--tensor-type REGEX=TYPE` and `--rules FILE` (YAML, read by `RulesFile`) turned into planner
+/// overrides, checked in order (the first pattern found anywhere in a tensor name wins).
 enum TensorTypeRules {
     struct RuleError: Error, CustomStringConvertible {
         let description: String
@@ -26,28 +18,11 @@ enum TensorTypeRules {
     }
 
     static func load(file: String) throws -> [TensorTypeOverride] {
-        let text = try MappedFile.readText(path: file)
-        let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch { throw RuleError(description: "\(file): not valid YAML: \(error)") }
-        guard let node else { return [] }
-        if let mapping = node.mapping {
-            return try mapping.map { key, value in
-                guard let pattern = key.string, let type = value.string else {
-                    throw RuleError(description: "\(file): line \(key.mark?.line ?? 0): expected 'PATTERN: TYPE'")
-                }
-                return try override(pattern: pattern, type: type, origin: "\(file): line \(key.mark?.line ?? 0)")
-            }
+        let entries: [RulesFile.Entry]
+        do { entries = try RulesFile.entries(yaml: try MappedFile.readText(path: file), file: file) } catch let error as RulesFile.SyntaxError {
+            throw RuleError(description: error.description)
         }
-        guard let list = node.sequence else {
-            throw RuleError(description: "\(file): expected a list of {pattern, type} or a mapping of pattern to type")
-        }
-        return try list.map { entry in
-            let line = entry.mark?.line ?? 0
-            guard let pattern = entry["pattern"]?.string, let type = entry["type"]?.string else {
-                throw RuleError(description: "\(file): line \(line): each rule needs 'pattern' and 'type'")
-            }
-            return try override(pattern: pattern, type: type, origin: "\(file): line \(line)")
-        }
+        return try entries.map { try override(pattern: $0.pattern, type: $0.type, origin: $0.origin) }
     }
 
     private static func override(pattern: String, type name: String, origin: String) throws -> TensorTypeOverride {

@@ -101,11 +101,6 @@ func floats8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
-@inline(__always)
-func bytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt8> {
-    p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self)
-}
-
 /// Eight little-endian 32-bit words (32 level bytes).
 @inline(__always)
 func words8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> {
