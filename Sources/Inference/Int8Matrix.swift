@@ -51,7 +51,7 @@ enum Int8MatMul {
         tokenScales.withUnsafeBufferPointer { xs in
             w.scales.withUnsafeBufferPointer { ws in
                 let scales = UnsafeSendableBox((xs.baseAddress!, ws.baseAddress!))
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                WorkerPool.shared.run(iterations: workers) { worker in
                     let (xq, out) = task.value
                     let (xs, ws) = scales.value
                     var tile = worker

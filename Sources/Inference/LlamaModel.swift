@@ -194,7 +194,7 @@ enum Attention {
         state.keys[layer].withUnsafeBufferPointer { kp in
             state.values[layer].withUnsafeBufferPointer { vp in
                 let shared = UnsafeSendableBox((q, kp.baseAddress!, vp.baseAddress!, out))
-                DispatchQueue.concurrentPerform(iterations: min(threads, c.headCount)) { worker in
+                WorkerPool.shared.run(iterations: min(threads, c.headCount)) { worker in
                     let (q, k, v, o) = shared.value
                     let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * positions)
                     defer { scores.deallocate() }

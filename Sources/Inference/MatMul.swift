@@ -37,7 +37,7 @@ enum MatMul {
         let tiles = (rows + tileRows - 1) / tileRows
         let workers = max(1, min(threads, tiles))
         let task = UnsafeSendableBox((x, out))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        WorkerPool.shared.run(iterations: workers) { worker in
             let (x, out) = task.value
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * columns)
             defer { buffer.deallocate() }
@@ -94,7 +94,7 @@ extension MatMul {
     }
 }
 
-/// Shares raw pointers with the workers of one `concurrentPerform`, which write disjoint ranges.
+/// Shares raw pointers with parallel workers that write disjoint ranges.
 struct UnsafeSendableBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

@@ -9,24 +9,35 @@ extension F32Codec: RowDotCodec {
 
 extension F16Codec: RowDotCodec {
     public static func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = SIMD8<Float>()
+        // Two accumulators: one would chain every FMA on the previous one's latency.
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var i = 0
-        while i + 8 <= count {
-            #if F16C
-            // One vcvtph2ps (Package.swift defines F16C when it compiles for the CPU's F16C).
-            let w = SIMD8<Float>(row.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self))
-            #else
-            let w = widenHalves(row.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
-            #endif
-            acc += w * floats8(x + i)
+        while i + 16 <= count {
+            acc0 = multiplyAdd(acc0, halves8(row, i), floats8(x + i))
+            acc1 = multiplyAdd(acc1, halves8(row, i + 8), floats8(x + i + 8))
+            i += 16
+        }
+        if i + 8 <= count {
+            acc0 = multiplyAdd(acc0, halves8(row, i), floats8(x + i))
             i += 8
         }
-        var sum = acc.sum()
+        var sum = (acc0 + acc1).sum()
         while i < count {
             sum += Float(bitPattern: widenHalf(row.loadUInt16(at: 2 * i))) * x[i]
             i += 1
         }
         return sum
+    }
+
+    /// Eight halves from element `i` on as floats.
+    @inline(__always)
+    static func halves8(_ row: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+        #if F16C
+        // One vcvtph2ps (Package.swift defines F16C when it compiles for the CPU's F16C).
+        SIMD8<Float>(row.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self))
+        #else
+        widenHalves(row.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
+        #endif
     }
 
     /// `widenHalf` in 8 lanes, with arithmetic masks instead of `replacing(with:where:)`
@@ -56,7 +67,7 @@ extension BF16Codec: RowDotCodec {
         var i = 0
         while i + 8 <= count {
             let h = SIMD8<UInt32>(truncatingIfNeeded: row.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
-            acc += unsafeBitCast(h &<< 16, to: SIMD8<Float>.self) * floats8(x + i)
+            acc = multiplyAdd(acc, unsafeBitCast(h &<< 16, to: SIMD8<Float>.self), floats8(x + i))
             i += 8
         }
         var sum = acc.sum()

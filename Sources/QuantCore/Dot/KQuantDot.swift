@@ -36,8 +36,8 @@ extension Q4_KCodec: RowDotCodec {
     /// 8k… of the run's first group, its high nibbles against the second group.
     @inline(__always)
     static func nibbleDot(_ q: SIMD8<UInt32>, _ x: UnsafePointer<Float>, _ k: Int, _ low: inout SIMD8<Float>, _ high: inout SIMD8<Float>) {
-        low += magicFloats8(q & 0xF) * floats8(x + 8 * k)
-        high += magicFloats8(q &>> 4 & 0xF) * floats8(x + 32 + 8 * k)
+        low = multiplyAdd(low, magicFloats8(q & 0xF), floats8(x + 8 * k))
+        high = multiplyAdd(high, magicFloats8(q &>> 4 & 0xF), floats8(x + 32 + 8 * k))
     }
 }
 
@@ -74,8 +74,8 @@ extension Q5_KCodec: RowDotCodec {
     @inline(__always)
     static func fiveBitDot(_ q: SIMD8<UInt32>, _ h: SIMD8<UInt32>, _ x: UnsafePointer<Float>, _ k: Int,
                            _ low: inout SIMD8<Float>, _ high: inout SIMD8<Float>) {
-        low += magicFloats8(q & 0xF | (h & 1) &<< 4) * floats8(x + 8 * k)
-        high += magicFloats8(q &>> 4 & 0xF | (h & 2) &<< 3) * floats8(x + 32 + 8 * k)
+        low = multiplyAdd(low, magicFloats8(q & 0xF | (h & 1) &<< 4), floats8(x + 8 * k))
+        high = multiplyAdd(high, magicFloats8(q &>> 4 & 0xF | (h & 2) &<< 3), floats8(x + 32 + 8 * k))
     }
 }
 
@@ -125,9 +125,9 @@ struct SixBitSums {
 
     @inline(__always)
     mutating func add(_ a: SIMD8<UInt32>, _ c: SIMD8<UInt32>, _ h: SIMD8<UInt32>, _ x: UnsafePointer<Float>, _ k: Int) {
-        s1 += magicFloats8(a & 0xF | (h & 3) &<< 4) * floats8(x + 8 * k)
-        s2 += magicFloats8(c & 0xF | (h &>> 2 & 3) &<< 4) * floats8(x + 32 + 8 * k)
-        s3 += magicFloats8(a &>> 4 & 0xF | (h &>> 4 & 3) &<< 4) * floats8(x + 64 + 8 * k)
-        s4 += magicFloats8(c &>> 4 & 0xF | (h &>> 6 & 3) &<< 4) * floats8(x + 96 + 8 * k)
+        s1 = multiplyAdd(s1, magicFloats8(a & 0xF | (h & 3) &<< 4), floats8(x + 8 * k))
+        s2 = multiplyAdd(s2, magicFloats8(c & 0xF | (h &>> 2 & 3) &<< 4), floats8(x + 32 + 8 * k))
+        s3 = multiplyAdd(s3, magicFloats8(a &>> 4 & 0xF | (h &>> 4 & 3) &<< 4), floats8(x + 64 + 8 * k))
+        s4 = multiplyAdd(s4, magicFloats8(c &>> 4 & 0xF | (h &>> 6 & 3) &<< 4), floats8(x + 96 + 8 * k))
     }
 }

@@ -72,8 +72,8 @@ public func dotFloats(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, coun
     var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
     var i = 0
     while i + 16 <= count {
-        acc0 += floats8(x + i) * floats8(y + i)
-        acc1 += floats8(x + i + 8) * floats8(y + i + 8)
+        acc0 = multiplyAdd(acc0, floats8(x + i), floats8(y + i))
+        acc1 = multiplyAdd(acc1, floats8(x + i + 8), floats8(y + i + 8))
         i += 16
     }
     var sum = (acc0 + acc1).sum()
@@ -95,6 +95,17 @@ public func dotFloats(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, coun
 /// invites the SLP vectorizer to pair the scale computations and scalarize the lanes around them.
 @inline(__always)
 func halfScale(_ halves: UnsafePointer<Float>, _ b: UnsafeRawPointer, _ offset: Int) -> Float { halves[Int(b.loadUInt16(at: offset))] }
+
+/// acc + a·b, fused where the build targets FMA (Package.swift defines FMA with native codegen;
+/// without it `addingProduct` would be a libm call per lane).
+@inline(__always)
+func multiplyAdd(_ acc: SIMD8<Float>, _ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+    #if FMA
+    acc.addingProduct(a, b)
+    #else
+    acc + a * b
+    #endif
+}
 
 @inline(__always)
 func floats8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
