@@ -51,20 +51,29 @@ enum Kernels {
 struct RotaryEmbedding {
     let dimensions: Int
     let thetaScale: Float
+    /// llama.cpp's freq_scale (1/factor for linear scaling).
+    let frequencyScale: Float
+    /// Per-pair divisors of the angle (`rope_freqs.weight`), or nil.
+    let factors: [Float]?
 
-    init(dimensions: Int, base: Float) {
+    init(dimensions: Int, base: Float, frequencyScale: Float = 1, factors: [Float]? = nil) {
         self.dimensions = dimensions
         thetaScale = powf(base, -2 / Float(dimensions))
+        self.frequencyScale = frequencyScale
+        self.factors = factors
     }
 
     /// Rotates `heads` heads of `headDimension` values at `x` (one token) for position `position`.
+    /// The angles follow ggml's `rope_cache_init` with no YaRN ramp: θᵢ = scale·(p·θsⁱ)/factorᵢ,
+    /// θsⁱ accumulated by repeated multiplication as ggml does.
     func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, headDimension: Int, position: Int, cache: inout [Float]) {
         let pairs = dimensions / 2
         if cache.count < 2 * pairs { cache = [Float](repeating: 0, count: 2 * pairs) }
         var theta = Float(position)
         for i in 0..<pairs {
-            cache[2 * i] = cosf(theta)
-            cache[2 * i + 1] = sinf(theta)
+            let angle = frequencyScale * (factors.map { theta / $0[i] } ?? theta)
+            cache[2 * i] = cosf(angle)
+            cache[2 * i + 1] = sinf(angle)
             theta *= thetaScale
         }
         for h in 0..<heads {

@@ -18,6 +18,10 @@ public struct LlamaConfiguration: Sendable, Equatable {
     public var ropeDimensionCount: Int
     public var contextLength: Int
     public var vocabularySize: Int
+    /// Position scale of RoPE: 1, or 1/factor for `rope.scaling.type = linear` (llama.cpp's
+    /// freq_scale). Llama 3.1's per-frequency factors come as the `rope_freqs.weight` tensor
+    /// (`LlamaWeights.ropeFrequencyFactors`).
+    public var ropeFrequencyScale: Float = 1
 
     public var headDimension: Int { embeddingLength / headCount }
     public var kvDimension: Int { headCountKV * headDimension }
@@ -49,5 +53,24 @@ public struct LlamaConfiguration: Sendable, Equatable {
             throw InferenceError.invalidMetadata(key: GGUFKey.LLM.headCountKV.key(arch), message: "\(headCountKV) KV heads do not divide \(headCount) heads")
         }
         ropeDimensionCount = metadata.integer(GGUFKey.LLM.ropeDimensionCount.key(arch)).map(Int.init) ?? embeddingLength / headCount
+        ropeFrequencyScale = try Self.ropeFrequencyScale(metadata: metadata, arch: arch)
+    }
+
+    /// llama.cpp's freq_scale from `rope.scaling.*`. YaRN (and longrope) change the rotation per
+    /// dimension with ramps and an attention factor that this core does not implement, so they
+    /// are refused rather than evaluated wrongly.
+    static func ropeFrequencyScale(metadata: GGUFMetadata, arch: String) throws -> Float {
+        let typeKey = "\(arch).rope.scaling.type", factorKey = "\(arch).rope.scaling.factor"
+        let kind = metadata.string(typeKey) ?? "none"
+        let factor = metadata.float(factorKey) ?? 0
+        switch kind {
+        case "none":
+            return 1
+        case "linear":
+            guard factor > 0, factor.isFinite else { return 1 }  // llama.cpp: a factor of 0 means none
+            return Float(1 / factor)
+        default:
+            throw InferenceError.invalidMetadata(key: typeKey, message: "RoPE scaling '\(kind)' is not supported by the inference core (supported: none, linear, and Llama 3 frequency factors)")
+        }
     }
 }

@@ -71,7 +71,8 @@ public final class LlamaModel: @unchecked Sendable {
         x.withUnsafeMutableBufferPointer { xp in
             for (t, token) in tokens.enumerated() { weights.tokenEmbedding.dequantizeRows(Int(token) ..< Int(token) + 1, into: xp.baseAddress! + t * d) }
         }
-        let rope = RotaryEmbedding(dimensions: c.ropeDimensionCount, base: c.ropeFreqBase)
+        let rope = RotaryEmbedding(dimensions: c.ropeDimensionCount, base: c.ropeFreqBase, frequencyScale: c.ropeFrequencyScale,
+                                   factors: weights.ropeFrequencyFactors)
         var ropeCache: [Float] = []
         for (l, layer) in weights.layers.enumerated() {
             Kernels.rmsNorm(x, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon, rows: T, n: d, into: &normed)

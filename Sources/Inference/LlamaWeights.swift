@@ -16,6 +16,8 @@ public struct LlamaWeights: Sendable {
     public let outputNorm: [Float]
     /// `output.weight`, or the token embedding when the model ties them.
     public let output: WeightMatrix
+    /// `rope_freqs.weight` (Llama 3.1+): one divisor per rotated pair's frequency, or nil.
+    public let ropeFrequencyFactors: [Float]?
 
     public init(file: GGUFFile, configuration c: LlamaConfiguration) throws {
         func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix {
@@ -47,5 +49,7 @@ public struct LlamaWeights: Sendable {
         outputNorm = try vector("output_norm.weight", length: d)
         output = file.tensor(named: "output.weight") != nil
             ? try matrix("output.weight", rows: c.vocabularySize, columns: d) : tokenEmbedding
+        ropeFrequencyFactors = file.tensor(named: "rope_freqs.weight") != nil
+            ? try vector("rope_freqs.weight", length: c.ropeDimensionCount / 2) : nil
     }
 }

@@ -49,6 +49,20 @@ import Testing
         #expect(InferenceError.unsupportedArchitecture(found: "mamba", supported: ["llama"]).description.contains("supported: llama"))
     }
 
+    /// Linear RoPE scaling becomes llama.cpp's freq_scale; YaRN, which this core does not
+    /// implement, is refused by name instead of evaluated wrongly. (Agreement with llama.cpp for
+    /// linear and Llama 3 factors: `InferenceInteropTests.ropeScalingMatchesLlamaCpp`.)
+    @Test func ropeScalingKinds() throws {
+        let linear = try TinyModel.write { metadata, _ in
+            metadata["llama.rope.scaling.type"] = .string("linear")
+            metadata["llama.rope.scaling.factor"] = .float32(4)
+        }
+        #expect(try LlamaModel(path: linear).configuration.ropeFrequencyScale == 0.25)
+        let yarn = try TinyModel.write { metadata, _ in metadata["llama.rope.scaling.type"] = .string("yarn") }
+        #expect(throws: InferenceError.self) { _ = try LlamaModel(path: yarn) }
+        do { _ = try LlamaModel(path: yarn) } catch { #expect("\(error)".contains("RoPE scaling 'yarn' is not supported")) }
+    }
+
     @Test func missingTensorAndShapeMismatch() throws {
         let missing = try TinyModel.write { _, tensors in tensors.removeAll { $0.name == "blk.1.ffn_up.weight" } }
         #expect(throws: InferenceError.missingTensor("blk.1.ffn_up.weight")) { _ = try LlamaModel(path: missing) }

@@ -106,12 +106,18 @@ enum Stories260K {
     static let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../../shared/testdata/stories260K").standardized.path
 
-    /// A fresh folder holding the HF files and the GGUF; returns both paths.
-    static func convertedGGUF() throws -> (folder: String, gguf: String) {
+    /// A fresh folder holding the HF files and the GGUF; returns both paths. `ropeScaling`, a
+    /// JSON object, is added to config.json as its `rope_scaling` (a variant of the model).
+    static func convertedGGUF(ropeScaling: String? = nil) throws -> (folder: String, gguf: String) {
         let folder = try temporaryDirectory() + "/stories260K"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         for name in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
             try FileManager.default.copyItem(atPath: shared + "/hf/" + name, toPath: folder + "/" + name)
+        }
+        if let ropeScaling {
+            let config = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
+            let patched = config.replacingOccurrences(of: "\"rope_theta\"", with: "\"rope_scaling\": \(ropeScaling),\n  \"rope_theta\"")
+            try patched.write(toFile: folder + "/config.json", atomically: true, encoding: .utf8)
         }
         try FileManager.default.copyItem(atPath: shared + "/tok512.model", toPath: folder + "/tokenizer.model")
         let path = folder + "/stories260K-f32.gguf"

@@ -53,6 +53,25 @@ struct InferenceInteropTests {
         #expect(model.tokenizer.decode(Array(ids.dropFirst())) == text)
     }
 
+    /// RoPE scaling as Llama 3.1 (per-frequency factors in `rope_freqs.weight`) and linear
+    /// scaling store it, on stories260K variants whose config.json asks for it. With an original
+    /// context of 64 and head size 8, the Llama 3 factors are 1, 1.78, 8, 8: every kind of pair.
+    @Test(arguments: [
+        #"{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 64}"#,
+        #"{"type": "linear", "factor": 2.0}"#,
+    ])
+    func ropeScalingMatchesLlamaCpp(_ scaling: String) throws {
+        let path = try Stories260K.convertedGGUF(ropeScaling: scaling).gguf
+        let model = try LlamaModel(path: path)
+        if scaling.contains("llama3") {
+            let factors = try #require(model.weights.ropeFrequencyFactors)
+            #expect(factors.count == 4 && factors[0] == 1 && factors[2] == 8 && factors[1] > 1 && factors[1] < 8, "\(factors)")
+        } else {
+            #expect(model.configuration.ropeFrequencyScale == 0.5)
+        }
+        _ = try checkAgreement(path: path, logitBound: 5e-3)
+    }
+
     @Test(arguments: [GGMLType.Q8_0, .Q4_K])
     func quantizedFilesWeWriteMatchLlamaCpp(_ type: GGMLType) throws {
         let path = try LlamaOracle.requantizedTestBed(type)
