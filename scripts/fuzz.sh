@@ -76,6 +76,6 @@ fi
 # Seeds: a valid sample header if present, plus the malformed corpus.
 for seed in $seeds; do cp "$seed" "$work/corpus/" 2>/dev/null || true; done
 sample=${QUANTKIT_TESTDATA:-$HOME/.cache/quantkit-testdata}/SmolLM2-135M-Instruct.Q4_1.gguf
-if [ "$target" != json ] && [ -f "$sample" ]; then head -c 2000000 "$sample" > "$work/corpus/sample-header.gguf"; fi
+if { [ "$target" = gguf ] || [ "$target" = tokenizer ] || [ "$target" = safetensors ]; } && [ -f "$sample" ]; then head -c 2000000 "$sample" > "$work/corpus/sample-header.gguf"; fi
 "$work/fuzzer" "$work/corpus" -max_total_time="$seconds" -max_len=4000000 -rss_limit_mb=2048 -artifact_prefix="$work/crashes/" \
   -print_final_stats=1 2>&1 | tail -n 25
