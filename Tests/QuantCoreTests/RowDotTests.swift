@@ -10,7 +10,7 @@ import Testing
     static let fusedTypes = CodecRegistry.supportedTypes.filter { CodecRegistry.rowDot(for: $0) != nil }
 
     @Test func theGenerationTypesHaveFusedDots() {
-        for type in [GGMLType.F32, .F16, .BF16, .Q8_0, .Q4_0, .Q4_1, .Q5_0, .Q5_1, .Q4_K, .Q5_K, .Q6_K] {
+        for type in [GGMLType.F32, .F16, .BF16, .Q8_0, .Q4_0, .Q4_1, .Q5_0, .Q5_1, .Q3_K, .Q4_K, .Q5_K, .Q6_K] {
             #expect(Self.fusedTypes.contains(type), "\(type) has no fused dot")
         }
     }
