@@ -20,8 +20,14 @@ func nearestInt(_ v: Float) -> Int32 {
 
 
 /// C's `(int8_t)f` for the small positive values the legacy quantizers produce: truncation.
+/// Exact for 0 ≤ v < 2²³ (the integer part lands in the mantissa of 2²³ + trunc(v)). Not
+/// `Int32(v)`: Swift's conversion traps on NaN and out-of-range values, and that check per
+/// element kept the quantize loops scalar (Q4_0 quantized at half llama.cpp's speed); a NaN
+/// weight passed with --allow-nonfinite gets some level, as C's undefined cast gives it one.
 @inline(__always)
-func truncatedInt(_ v: Float) -> Int32 { Int32(v) }
+func truncatedInt(_ v: Float) -> Int32 {
+    Int32(bitPattern: (v.rounded(.towardZero) + 8_388_608).bitPattern & 0x007f_ffff)
+}
 
 /// The largest absolute value and the signed value that has it (first wins on ties), as the
 /// quantizers' `amax`/`max` loops compute them.
