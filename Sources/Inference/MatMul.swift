@@ -12,8 +12,9 @@ import QuantCore
 /// directly (`RowDotCodec`): writing the decoded tile out and reading it back cost more than
 /// the product itself.
 enum MatMul {
-    /// Up to this many tokens the fused row dots win over decoding tiles for sgemm (measured
-    /// with `quantkit-bench matvec`).
+    /// Up to this many tokens products use the fused row dots, which decode each row once per
+    /// token; larger batches decode a tile once and let sgemm reuse it. Generation (1 token) is
+    /// the case that matters; the crossover itself has not been tuned.
     static let fusedTokenLimit = 4
 
     /// Rows decoded per tile: large enough that OpenBLAS packs the activations rarely (it

@@ -63,8 +63,10 @@ final class WorkerPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { body in
             job = { index in if index < iterations { body(index) } }
             finished.store(0, ordering: .relaxed)
-            generation.add(1, ordering: .releasing)
-            if sleeping.load(ordering: .acquiring) > 0 {
+            // Sequentially consistent: this store-then-load and the helper's sleeping-store-then-
+            // generation-load must not both read stale values, or a helper sleeps through a job.
+            generation.add(1, ordering: .sequentiallyConsistent)
+            if sleeping.load(ordering: .sequentiallyConsistent) > 0 {
                 wakeUp.lock()
                 wakeUp.broadcast()
                 wakeUp.unlock()
@@ -85,8 +87,8 @@ final class WorkerPool: @unchecked Sendable {
                 Self.pause(&spins)
                 if spins >= Self.spinLimit {
                     wakeUp.lock()
-                    sleeping.add(1, ordering: .releasing)
-                    while generation.load(ordering: .acquiring) == seen { wakeUp.wait() }
+                    sleeping.add(1, ordering: .sequentiallyConsistent)
+                    while generation.load(ordering: .sequentiallyConsistent) == seen { wakeUp.wait() }
                     sleeping.subtract(1, ordering: .releasing)
                     wakeUp.unlock()
                 }
