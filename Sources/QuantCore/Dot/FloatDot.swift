@@ -1,5 +1,6 @@
-/// Fused dots of the float types: f16 and bf16 widen in integer lanes (no F16C needed, exact as
-/// `F16Codec.widenHalf`), f32 is a plain lane-wise dot.
+/// Fused dots of the float types: f16 widens with F16C's `vcvtph2ps` under native codegen and in
+/// integer lanes otherwise (exact as `F16Codec.widenHalf`), bf16 by a shift, f32 is a plain
+/// lane-wise dot.
 
 extension F32Codec: RowDotCodec {
     public static func dot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
