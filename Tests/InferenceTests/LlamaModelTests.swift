@@ -135,6 +135,26 @@ import Testing
         #expect(model.tokenizer.decode(model.tokenizer.encode(text, addSpecial: false)) == text)
     }
 
+    /// USER_DEFINED tokens (type 4) are cut out of the text before BPE runs, longest first, and
+    /// the pieces between them are tokenized on their own — llama.cpp's `tokenizer_st_partition`.
+    @Test func userDefinedTokensAreSplitOutFirst() throws {
+        let path = try TinyModel.write { metadata, _ in
+            var types = [Int32](repeating: 1, count: 260)
+            types[258] = 4  // "Ġt" as literal text
+            types[259] = 4  // "Ġthe"
+            metadata[GGUFKey.Tokenizer.tokenTypes] = .array(.int32(types))
+        }
+        let tokenizer = try LlamaModel(path: path).tokenizer
+        let plain = try LlamaModel(path: try TinyModel.write()).tokenizer
+        #expect(tokenizer.encode("aĠtb", addSpecial: false) == plain.encode("a", addSpecial: false) + [258] + plain.encode("b", addSpecial: false))
+        // Longest first: "Ġthe" wins over its prefix "Ġt"; the rest still splits at "Ġt".
+        #expect(tokenizer.encode("xĠtheyĠtĠt", addSpecial: false)
+                == plain.encode("x", addSpecial: false) + [259] + plain.encode("y", addSpecial: false) + [258, 258])
+        // Text without them tokenizes as before, and decoding gives the text back.
+        #expect(tokenizer.encode("the the", addSpecial: false) == plain.encode("the the", addSpecial: false))
+        #expect(tokenizer.encode("ĠtheĠt", addSpecial: false) == [259, 258])
+    }
+
     @Test func unknownTokenizerModelIsAnError() throws {
         let path = try TinyModel.write { metadata, _ in metadata[GGUFKey.Tokenizer.model] = .string("rwkv") }
         #expect(throws: InferenceError.unsupportedTokenizer(model: "rwkv", supported: ["gpt2", "llama"])) { _ = try LlamaModel(path: path) }
