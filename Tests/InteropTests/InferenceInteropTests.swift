@@ -72,6 +72,32 @@ struct InferenceInteropTests {
         _ = try checkAgreement(path: path, logitBound: 5e-3)
     }
 
+    /// USER_DEFINED tokens are cut out of the text before SentencePiece runs: stories260K with
+    /// its pieces "ing" and "ed" re-typed as user-defined, tokenizing the first 20 000 characters
+    /// of wikitext-2, against llama.cpp's tokenizer on the same file.
+    @Test func userDefinedTokensMatchLlamaCpp() throws {
+        let source = try GGUFFile(path: try Stories260K.convertedGGUF().gguf)
+        var metadata = source.metadata
+        let tokens = try #require(metadata.array(GGUFKey.Tokenizer.tokens)?.strings)
+        var types = try #require(metadata.array(GGUFKey.Tokenizer.tokenTypes)?.integers).map { Int32(truncatingIfNeeded: $0) }
+        let chosen = ["ing", "ed"].compactMap { tokens.firstIndex(of: $0) }
+        #expect(chosen.count == 2, "stories260K pieces 'ing'/'ed' not found")
+        for id in chosen { types[id] = 4 }
+        metadata[GGUFKey.Tokenizer.tokenTypes] = .array(.int32(types))
+        let path = try temporaryDirectory() + "/stories260K-user-defined.gguf"
+        try GGUFWriter(metadata: metadata, tensors: GGUFWriter.descriptors(of: source)).write(to: path) { i, sink in
+            try sink.write(Array(source.data(for: source.tensors[i])))
+        }
+        let text = String(try MappedFile.readText(path: Self.wikitext).prefix(20_000))
+        let textPath = try temporaryDirectory() + "/wiki-prefix.txt"
+        try text.write(toFile: textPath, atomically: true, encoding: .utf8)
+        let theirs = try #require(PythonOracle.json("llama_tokenize.py", path, textPath).array?.compactMap { $0.int64.map(Int32.init) })
+        let ours = try LlamaModel(path: path).tokenizer.encode(text)
+        #expect(ours.count == theirs.count, "token count \(ours.count) vs llama.cpp \(theirs.count)")
+        #expect(ours == theirs, "first difference at \(zip(ours, theirs).enumerated().first { $1.0 != $1.1 }?.offset ?? -1)")
+        #expect(chosen.allSatisfy { ours.contains(Int32($0)) }, "the user-defined tokens should occur")
+    }
+
     @Test(arguments: [GGMLType.Q8_0, .Q4_K])
     func quantizedFilesWeWriteMatchLlamaCpp(_ type: GGMLType) throws {
         let path = try LlamaOracle.requantizedTestBed(type)
