@@ -64,13 +64,18 @@ extension MatMul {
         let columns = w.columns, rows = w.rows
         let chunks = (rows + fusedChunkRows - 1) / fusedChunkRows
         let workers = max(1, min(threads, chunks))
-        // Activations in the kernel's order, once per product (not per row).
+        // Activations in the kernel's order, once per product (not per row); natural order is
+        // used in place.
         let layout = w.rowDot?.activationLayout ?? .natural
         let stride = layout.arrangedCount(columns)
-        let arranged = UnsafeMutablePointer<Float>.allocate(capacity: tokens * stride)
-        defer { arranged.deallocate() }
-        for t in 0..<tokens { layout.arrange(x + t * columns, count: columns, into: arranged + t * stride) }
-        let task = UnsafeSendableBox((UnsafePointer(arranged), out))
+        var arranged: UnsafeMutablePointer<Float>?
+        if layout != .natural {
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tokens * stride)
+            for t in 0..<tokens { layout.arrange(x + t * columns, count: columns, into: buffer + t * stride) }
+            arranged = buffer
+        }
+        defer { arranged?.deallocate() }
+        let task = UnsafeSendableBox((arranged.map { UnsafePointer($0) } ?? x, out))
         let work: @Sendable (Int) -> Void = { worker in
             let (x, out) = task.value
             // Types without a fused dot decode one row at a time into this (L1-sized) buffer.
