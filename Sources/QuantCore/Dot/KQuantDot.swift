@@ -93,18 +93,13 @@ extension Q6_KCodec: RowDotCodec {
                 let ql = half * 64, sc = 192 + half * 8
                 let wa = words8(b, ql), wc = words8(b, ql + 32), wh = words8(b, 128 + half * 32)
                 let xh = xb + half * 128
-                var s = SixBitSums()
-                s.add(wa, wc, wh, xh, 0)
-                s.add(wa &>> 8, wc &>> 8, wh &>> 8, xh, 1)
-                s.add(wa &>> 16, wc &>> 16, wh &>> 16, xh, 2)
-                s.add(wa &>> 24, wc &>> 24, wh &>> 24, xh, 3)
-                // Levels are q + 32 (0…63); the offset comes off as 32·Σx per lane. Lanes 0-3
-                // hold elements l < 16 (the first sub-block of 16), lanes 4-7 the second.
-                let group = block * 8 + half * 4
-                acc += (s.s1 - 32 * laneSums(x, count: count, group: group)) * scales(b, sc, d)
-                acc += (s.s2 - 32 * laneSums(x, count: count, group: group + 1)) * scales(b, sc + 2, d)
-                acc += (s.s3 - 32 * laneSums(x, count: count, group: group + 2)) * scales(b, sc + 4, d)
-                acc += (s.s4 - 32 * laneSums(x, count: count, group: group + 3)) * scales(b, sc + 6, d)
+                var s = HalfBlockSums()
+                s.addSixBit(wa, wc, wh, xh, 0)
+                s.addSixBit(wa &>> 8, wc &>> 8, wh &>> 8, xh, 1)
+                s.addSixBit(wa &>> 16, wc &>> 16, wh &>> 16, xh, 2)
+                s.addSixBit(wa &>> 24, wc &>> 24, wh &>> 24, xh, 3)
+                // Levels are q + 32 (0…63).
+                s.accumulate(into: &acc, levelOffset: 32, xSums: x + count + 8 * (block * 8 + half * 4)) { scales(b, sc + 2 * $0, d) }
             }
         }
         return acc.sum()
@@ -116,20 +111,6 @@ extension Q6_KCodec: RowDotCodec {
         let first = d * Float(Int8(bitPattern: b.loadByte(at: offset)))
         let second = d * Float(Int8(bitPattern: b.loadByte(at: offset + 1)))
         return SIMD8(lowHalf: SIMD4(repeating: first), highHalf: SIMD4(repeating: second))
-    }
-}
-
-/// Levels·x of one 128-element half of Q6_K for its four 32-element groups (elements l, l+32,
-/// l+64, l+96 of the half), from the low bits `a` (l), `c` (l+32) and high bits `h`.
-struct SixBitSums {
-    var s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>(), s4 = SIMD8<Float>()
-
-    @inline(__always)
-    mutating func add(_ a: SIMD8<UInt32>, _ c: SIMD8<UInt32>, _ h: SIMD8<UInt32>, _ x: UnsafePointer<Float>, _ k: Int) {
-        s1 = multiplyAdd(s1, magicFloats8(a & 0xF | (h & 3) &<< 4), floats8(x + 8 * k))
-        s2 = multiplyAdd(s2, magicFloats8(c & 0xF | (h &>> 2 & 3) &<< 4), floats8(x + 32 + 8 * k))
-        s3 = multiplyAdd(s3, magicFloats8(a &>> 4 & 0xF | (h &>> 4 & 3) &<< 4), floats8(x + 64 + 8 * k))
-        s4 = multiplyAdd(s4, magicFloats8(c &>> 4 & 0xF | (h &>> 6 & 3) &<< 4), floats8(x + 96 + 8 * k))
     }
 }
 
@@ -146,17 +127,13 @@ extension Q3_KCodec: RowDotCodec {
             for half in 0..<2 {
                 let q = words8(b, 32 + half * 32), h = hmask &>> UInt32(4 * half)
                 let xh = xb + half * 128
-                // Levels stored as low + 4·high (0…7); the −4 comes off as 4·Σx per lane.
-                var s = TwoBitSums()
-                s.add(q, h, xh, 0)
-                s.add(q &>> 8, h &>> 8, xh, 1)
-                s.add(q &>> 16, h &>> 16, xh, 2)
-                s.add(q &>> 24, h &>> 24, xh, 3)
-                let group = block * 8 + half * 4, scale = 8 * half
-                acc += (s.s1 - 4 * laneSums(x, count: count, group: group)) * scales(b, scale, d)
-                acc += (s.s2 - 4 * laneSums(x, count: count, group: group + 1)) * scales(b, scale + 2, d)
-                acc += (s.s3 - 4 * laneSums(x, count: count, group: group + 2)) * scales(b, scale + 4, d)
-                acc += (s.s4 - 4 * laneSums(x, count: count, group: group + 3)) * scales(b, scale + 6, d)
+                // Levels stored as low + 4·high (0…7), i.e. q + 4.
+                var s = HalfBlockSums()
+                s.addThreeBit(q, h, xh, 0)
+                s.addThreeBit(q &>> 8, h &>> 8, xh, 1)
+                s.addThreeBit(q &>> 16, h &>> 16, xh, 2)
+                s.addThreeBit(q &>> 24, h &>> 24, xh, 3)
+                s.accumulate(into: &acc, levelOffset: 4, xSums: x + count + 8 * (block * 8 + half * 4)) { scales(b, 8 * half + 2 * $0, d) }
             }
         }
         return acc.sum()
@@ -170,20 +147,43 @@ extension Q3_KCodec: RowDotCodec {
     }
 }
 
-/// Levels·x of one 128-element half of Q3_K for its four 32-element groups: group j takes bits
-/// 2j…2j+1 of the level bytes `q` and bit j of the high-bit bytes `h` as 4. (Q2_K has no fused
-/// kernel: written the same way without the high bits it measured 0.8 GB/s against 0.9 for
-/// decoding the row and dotting it, for reasons the profile did not make plain.)
-struct TwoBitSums {
+/// Levels·x of one 128-element half of Q6_K or Q3_K for its four 32-element groups (elements
+/// l, l+32, l+64, l+96 of the half), lane i of group j holding element 4i + k after the k-th step.
+/// Q2_K has no fused kernel: written this way without high bits it measured 0.8 GB/s against 0.9
+/// for decoding the row and dotting it, for reasons the profile did not make plain.
+struct HalfBlockSums {
     var s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>(), s4 = SIMD8<Float>()
 
+    /// Q6_K: low nibbles from `a` (l) and `c` (l+32), two high bits per group from `h`.
     @inline(__always)
-    mutating func add(_ q: SIMD8<UInt32>, _ h: SIMD8<UInt32>, _ x: UnsafePointer<Float>, _ k: Int) {
-        let l1 = q & 3 | (h & 1) &<< 2, l2 = q &>> 2 & 3 | (h & 2) &<< 1
-        let l3 = q &>> 4 & 3 | h & 4, l4 = q &>> 6 & 3 | (h & 8) &>> 1
+    mutating func addSixBit(_ a: SIMD8<UInt32>, _ c: SIMD8<UInt32>, _ h: SIMD8<UInt32>, _ x: UnsafePointer<Float>, _ k: Int) {
+        add(a & 0xF | (h & 3) &<< 4, c & 0xF | (h &>> 2 & 3) &<< 4,
+            a &>> 4 & 0xF | (h &>> 4 & 3) &<< 4, c &>> 4 & 0xF | (h &>> 6 & 3) &<< 4, x, k)
+    }
+
+    /// Q3_K: bits 2j…2j+1 of `q` and bit j of `h` (as 4) for group j.
+    @inline(__always)
+    mutating func addThreeBit(_ q: SIMD8<UInt32>, _ h: SIMD8<UInt32>, _ x: UnsafePointer<Float>, _ k: Int) {
+        add(q & 3 | (h & 1) &<< 2, q &>> 2 & 3 | (h & 2) &<< 1, q &>> 4 & 3 | h & 4, q &>> 6 & 3 | (h & 8) &>> 1, x, k)
+    }
+
+    @inline(__always)
+    private mutating func add(_ l1: SIMD8<UInt32>, _ l2: SIMD8<UInt32>, _ l3: SIMD8<UInt32>, _ l4: SIMD8<UInt32>,
+                              _ x: UnsafePointer<Float>, _ k: Int) {
         s1 = multiplyAdd(s1, magicFloats8(l1), floats8(x + 8 * k))
         s2 = multiplyAdd(s2, magicFloats8(l2), floats8(x + 32 + 8 * k))
         s3 = multiplyAdd(s3, magicFloats8(l3), floats8(x + 64 + 8 * k))
         s4 = multiplyAdd(s4, magicFloats8(l4), floats8(x + 96 + 8 * k))
+    }
+
+    /// acc += Σⱼ (sⱼ − offset·Σx) · scale(j): levels stored with `levelOffset` added, the lane
+    /// sums of x at `xSums` (four groups), `scale(j)` the d·scale of group j's two sub-blocks of
+    /// 16 (lanes 0-3 and 4-7).
+    @inline(__always)
+    func accumulate(into acc: inout SIMD8<Float>, levelOffset: Float, xSums: UnsafePointer<Float>, scale: (Int) -> SIMD8<Float>) {
+        acc += (s1 - levelOffset * floats8(xSums)) * scale(0)
+        acc += (s2 - levelOffset * floats8(xSums + 8)) * scale(1)
+        acc += (s3 - levelOffset * floats8(xSums + 16)) * scale(2)
+        acc += (s4 - levelOffset * floats8(xSums + 24)) * scale(3)
     }
 }

@@ -62,10 +62,6 @@ extension CodecRegistry {
     public static func rowDot(for type: GGMLType) -> (any RowDotCodec.Type)? { codec(for: type) as? any RowDotCodec.Type }
 }
 
-/// The lane sums of group `group` of activations arranged `interleaved32` (count floats).
-@inline(__always)
-func laneSums(_ x: UnsafePointer<Float>, count: Int, group: Int) -> SIMD8<Float> { floats8(x + count + 8 * group) }
-
 /// Σ xᵢ·yᵢ of two f32 vectors in 8 lanes (for rows decoded to floats first).
 @inline(__always)
 public func dotFloats(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
