@@ -19,6 +19,8 @@ public struct SmoothedSource: ConversionSource {
     }
 
     public var path: String { base.path }
+    public var inputFiles: [String] { base.inputFiles }
+    public var inputFolder: String? { base.inputFolder }
     public var metadata: GGUFMetadata { base.metadata }
     public func prefetch(_ index: Int) { base.prefetch(index) }
     public func release(_ index: Int) { base.release(index) }

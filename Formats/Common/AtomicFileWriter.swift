@@ -32,6 +32,11 @@ public final class AtomicFileWriter {
             throw FormatError(file: destination, .ioFailure(operation: "create temporary file", errno: errno))
         }
         fd = descriptor
+        // mkstemp creates the file 0600; a finished model should get the permissions any new file
+        // gets (0666 less the umask), as llama-quantize's output does.
+        let mask = umask(0)
+        umask(mask)
+        fchmod(descriptor, 0o666 & ~mask)
         temporaryPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         buffer.reserveCapacity(bufferCapacity)
     }

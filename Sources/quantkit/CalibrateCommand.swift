@@ -36,6 +36,7 @@ struct CalibrateCommand: ParsableCommand {
             guard tokens.map({ $0 > 0 }) ?? true, ctx > 1, sampleLength > 1, sampleRows >= 0 else {
                 throw ValidationError("--tokens, --ctx and --sample-length must be positive")
             }
+            try OutputPathGuard.check(output: output, inputs: [model] + [calib].compactMap { $0 })
             let llama = try LlamaModel(path: model)
             llama.threads = threads.count
             let start = Date()

@@ -40,6 +40,8 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Allow converting tensors that are already quantized (compounds error).") var allowRequantize = false
     @Flag(help: "Fail instead of falling back when a tensor's rows do not fit the type.") var noFallback = false
     @Flag(help: "Keep NaN/Inf weights (by default a tensor holding any is an error).") var allowNonfinite = false
+    @Flag(help: "Allow the output inside the Hugging Face checkpoint folder being converted (refused by default).")
+    var allowOutputInInputFolder = false
     @Flag(help: "Print the per-tensor plan and totals without writing anything.") var dryRun = false
     @Flag(help: "No progress output.") var quiet = false
     @Flag(help: "Print the summary (and, with --dry-run, the plan) as JSON.") var json = false
@@ -48,6 +50,11 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var source = try Self.openSource(input)
+            if let output, !dryRun {
+                // Checked again when writing; here so a bad path fails before minutes of planning.
+                try OutputPathGuard.check(output: output, inputs: source.inputFiles, inputFolder: source.inputFolder,
+                                          allowInInputFolder: allowOutputInInputFolder)
+            }
             var smoothing: [SmoothingChoice] = []
             let preset = try resolvePreset(source: source)
             var options = ModelConverter.Options(preset: preset)
@@ -90,6 +97,7 @@ struct ConvertCommand: ParsableCommand {
             options.allowRequantize = allowRequantize
             options.noFallback = noFallback
             options.allowNonFinite = allowNonfinite
+            options.allowOutputInInputFolder = allowOutputInInputFolder
             options.threads = threads.count
             let converter = try ModelConverter(source: source, options: options)
             if converter.requantizes {

@@ -93,3 +93,26 @@ struct ConvertPlanCommandTests {
         #expect(!FileManager.default.fileExists(atPath: folder + "/x.gguf"))
     }
 }
+
+/// `quantkit convert` and `calibrate` refuse outputs that would replace what they read.
+struct OutputPathCommandTests {
+    @Test func outputThatIsTheInputIsRefusedAndTheInputSurvives() throws {
+        let folder = try temporaryDirectory()
+        let input = try ConvertPlanCommandTests().smallModel(in: folder)
+        let before = try Data(contentsOf: URL(fileURLWithPath: input))
+        try FileManager.default.createSymbolicLink(atPath: folder + "/alias.gguf", withDestinationPath: input)
+        for output in [input, folder + "/./small.gguf", folder + "/alias.gguf"] {
+            let result = try CLIRunner.run("convert", input, "-o", output, "--type", "Q8_0", "--quiet")
+            #expect(result.status == 1, "\(output)")
+            #expect(result.stderr.contains("is the input file"), "\(output): \(result.stderr)")
+        }
+        // Reading through the symlink works; writing to a fresh name beside it too.
+        let converted = try CLIRunner.run("convert", folder + "/alias.gguf", "-o", folder + "/q8.gguf", "--type", "Q8_0", "--quiet")
+        #expect(converted.status == 0, "\(converted.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+        let calibrate = try CLIRunner.run("calibrate", input, "-o", input, "--tokens", "8", "--quiet")
+        #expect(calibrate.status == 1)
+        #expect(calibrate.stderr.contains("is the input file"), "\(calibrate.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+    }
+}

@@ -176,6 +176,39 @@ let sampleModelPath = (ProcessInfo.processInfo.environment["QUANTKIT_TESTDATA"] 
         #expect(allowed.status == 0)
     }
 
+    /// Finite weights past F16's range become Inf in F16 or in an fp16 block scale, as llama.cpp
+    /// writes them: refused unless --allow-nonfinite. Denormals round as IEEE (llama.cpp's F16C).
+    @Test func valuesBeyondHalfRangeAreRefusedAndTinyValuesRound() throws {
+        var metadata = GGUFMetadata()
+        metadata["general.architecture"] = .string("llama")
+        let writer = try GGUFWriter(metadata: metadata, tensors: [GGUFTensorDescriptor(name: "big.weight", shape: [32, 2], type: .F32)])
+        let folder = try temporaryDirectory()
+        var values = [Float](repeating: 0.5, count: 64)
+        values[0] = 1e-8       // below half the smallest F16 subnormal: 0
+        values[1] = 3e-8       // rounds to the smallest subnormal, 2^-24
+        values[2] = 70000      // past 65504 in F16; a Q8_0 scale of 70000/127 is fine
+        try writer.write(to: folder + "/big.gguf") { _, sink in try values.withUnsafeBytes { try sink.write($0) } }
+        let f16 = try CLIRunner.run("convert", folder + "/big.gguf", "-o", folder + "/f16.gguf", "--type", "F16")
+        #expect(f16.status == 1)
+        #expect(f16.stderr.contains("tensor 'big.weight': 1 values are beyond F16's range"), "\(f16.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/f16.gguf"))
+        for type in ["Q8_0", "BF16", "Q4_K"] {
+            let fine = try CLIRunner.run("convert", folder + "/big.gguf", "-o", folder + "/\(type).gguf", "--type", type, "--quiet")
+            #expect(fine.status == 0, "\(type): \(fine.stderr)")
+        }
+        let allowed = try CLIRunner.run("convert", folder + "/big.gguf", "-o", folder + "/f16.gguf", "--type", "F16", "--allow-nonfinite", "--quiet")
+        #expect(allowed.status == 0)
+        let file = try GGUFFile(path: folder + "/f16.gguf")
+        let halves = Array(file.data(for: file.tensor(named: "big.weight")!).bindMemory(to: UInt16.self).prefix(3))
+        #expect(halves == [0x0000, 0x0001, 0x7C00])
+
+        // A block whose fp16 scale overflows (max 1e7 → Q8_0 d = 78 740) decodes to Inf/NaN in llama.cpp.
+        values[2] = 1e7
+        try writer.write(to: folder + "/huge.gguf") { _, sink in try values.withUnsafeBytes { try sink.write($0) } }
+        let q8 = try CLIRunner.run("convert", folder + "/huge.gguf", "-o", folder + "/q8.gguf", "--type", "Q8_0")
+        #expect(q8.status == 1 && q8.stderr.contains("tensor 'big.weight': 32 values are beyond Q8_0's range"), "\(q8.stderr)")
+    }
+
     @Test func refusesToRequantizeUnlessAllowedAndToOverwriteItsInput() throws {
         let input = try smallF32Model()
         let folder = (input as NSString).deletingLastPathComponent

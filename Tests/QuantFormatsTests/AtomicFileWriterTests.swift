@@ -15,6 +15,29 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["out.bin"])
     }
 
+    @Test func symlinkedDestinationIsReplacedNotWrittenThrough() throws {
+        let folder = try temporaryDirectory()
+        try writeBytes([5, 5], to: folder + "/target.bin")
+        try FileManager.default.createSymbolicLink(atPath: folder + "/out.bin", withDestinationPath: folder + "/target.bin")
+        let writer = try AtomicFileWriter(destination: folder + "/out.bin")
+        try writer.write([1, 2, 3])
+        try writer.commit()
+        #expect(try readBytes(folder + "/target.bin") == [5, 5])
+        #expect(try readBytes(folder + "/out.bin") == [1, 2, 3])
+        #expect(try FileManager.default.attributesOfItem(atPath: folder + "/out.bin")[.type] as? FileAttributeType == .typeRegular)
+    }
+
+    @Test func committedFileGetsTheUmaskPermissions() throws {
+        let folder = try temporaryDirectory()
+        let writer = try AtomicFileWriter(destination: folder + "/out.bin")
+        try writer.write([1])
+        try writer.commit()
+        let mask = umask(0)
+        umask(mask)
+        let mode = try FileManager.default.attributesOfItem(atPath: folder + "/out.bin")[.posixPermissions] as! Int
+        #expect(mode == Int(0o666 & ~mask))
+    }
+
     @Test func droppedWriterLeavesNoFile() throws {
         let folder = try temporaryDirectory()
         do {

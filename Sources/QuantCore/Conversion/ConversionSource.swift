@@ -24,6 +24,10 @@ public struct SourceTensor: Sendable, Equatable {
 public protocol ConversionSource: Sendable {
     /// The file or folder, for messages.
     var path: String { get }
+    /// Every file the conversion reads: an output must not be one of them.
+    var inputFiles: [String] { get }
+    /// The checkpoint folder read, where outputs are refused unless asked for (nil for a file).
+    var inputFolder: String? { get }
     /// The metadata the output starts from (hyper-parameters, tokenizer, provenance).
     var metadata: GGUFMetadata { get }
     var tensors: [SourceTensor] { get }
@@ -53,6 +57,9 @@ public struct GGUFSource: ConversionSource {
     }
 
     public var path: String { file.path }
+    public var inputFiles: [String] { [file.path] }
+    /// A GGUF file is not a checkpoint folder: writing next to it is what llama-quantize users do.
+    public var inputFolder: String? { nil }
     public var metadata: GGUFMetadata { file.metadata }
     public func withData<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let info = stored[index]

@@ -12,6 +12,8 @@ public struct ModelConverter {
         public var noFallback = false
         /// Pass NaN/Inf weights through instead of refusing the tensor.
         public var allowNonFinite = false
+        /// Write the output inside the Hugging Face checkpoint folder being read.
+        public var allowOutputInInputFolder = false
         public var threads = ProcessInfo.activeCores
         /// Per-column importance (mean x²) by GGUF tensor name: llama.cpp's imatrix semantics.
         public var importance: [String: [Float]] = [:]
@@ -34,8 +36,10 @@ public struct ModelConverter {
     public enum ConversionError: Error, Equatable, CustomStringConvertible {
         case requantizeNotAllowed(tensor: String, from: String, to: String)
         case fallbackNotAllowed(tensor: String, rowLength: UInt64, type: String)
-        case sameFile(String)
         case nonFiniteValues(tensor: String, count: Int, first: Int)
+        /// Finite weights that decode to Inf in the target type (F16 overflow, an fp16 block scale
+        /// past 65504).
+        case beyondTypeRange(tensor: String, type: String, count: Int)
         case importanceLength(tensor: String, expected: Int, found: Int)
         case notALlamaModel(path: String, architecture: String)
 
@@ -45,9 +49,10 @@ public struct ModelConverter {
                 return "tensor '\(tensor)' is already quantized (\(from)); converting it to \(to) compounds error — pass --allow-requantize to do it anyway"
             case let .fallbackNotAllowed(tensor, rowLength, type):
                 return "tensor '\(tensor)': row length \(rowLength) is not a multiple of \(type)'s block size (--no-fallback)"
-            case let .sameFile(path): return "output '\(path)' is the input file"
             case let .nonFiniteValues(tensor, count, first):
                 return "tensor '\(tensor)' has \(count) NaN/Inf values (first at element \(first)); pass --allow-nonfinite to keep them"
+            case let .beyondTypeRange(tensor, type, count):
+                return "tensor '\(tensor)': \(count) values are beyond \(type)'s range (fp16 max 65504) and would decode to Inf, as llama.cpp writes them; pass --allow-nonfinite to write them anyway or choose F32/BF16"
             case let .importanceLength(tensor, expected, found):
                 return "importance data for '\(tensor)' has \(found) values, the tensor's rows have \(expected)"
             case let .notALlamaModel(path, architecture):
@@ -147,9 +152,8 @@ public struct ModelConverter {
     /// Converts and writes `output` atomically; `progress(done, tensor, bytesRead)` after each tensor.
     public func write(to output: String, progress: (Int, PlannedTensor) -> Void = { _, _ in }) throws -> ConversionSummary {
         let start = Date()
-        guard (output as NSString).standardizingPath != (source.path as NSString).standardizingPath else {
-            throw ConversionError.sameFile(output)
-        }
+        try OutputPathGuard.check(output: output, inputs: source.inputFiles, inputFolder: source.inputFolder,
+                                  allowInInputFolder: options.allowOutputInInputFolder)
         AtomicFileWriter.removeStaleTemporaries(for: output)
         // The nested statistics of the NF4_DQ tensor just written, for its companion (next).
         var companion: [Float] = []
@@ -167,10 +171,12 @@ public struct ModelConverter {
                     companion = try convertDoubleQuantized(data, tensor: tensor, into: sink)
                 } else if let encoder = options.wholeTensorEncoder, encoder.handles(tensor: tensor.name, type: planned.type) {
                     var values = try decodedWhole(data, tensor: tensor)
+                    let largest = values.withUnsafeBufferPointer(MagnitudeScan.largestMagnitudeBits)   // before the encoder edits them
                     let bytes = try values.withUnsafeMutableBufferPointer {
                         try encoder.encode(tensor: tensor.name, values: $0, rowLength: Int(tensor.rowLength), type: planned.type,
                                            importance: importance[tensor.name], threads: options.threads)
                     }
+                    try refuseOverflow(encoded: bytes, largest: largest, tensor: tensor, type: planned.type)
                     try bytes.withUnsafeBytes { try sink.write($0) }
                 } else {
                     try convert(data, tensor: tensor, to: planned.type, into: sink)
@@ -212,6 +218,14 @@ public struct ModelConverter {
         return values
     }
 
+    /// The whole-tensor path's version of the slab loop's range check (see `convert`).
+    private func refuseOverflow(encoded: [UInt8], largest: UInt32, tensor: SourceTensor, type: GGMLType) throws {
+        guard !options.allowNonFinite, largest > MagnitudeScan.halfMaximumBits else { return }
+        let decoded = try TensorCodec(type: type, tensor: tensor.name).dequantize(encoded, rowLength: Int(tensor.rowLength), tensor: tensor.name)
+        let count = decoded.withUnsafeBufferPointer(MagnitudeScan.nonFinite).count
+        if count > 0 { throw ConversionError.beyondTypeRange(tensor: tensor.name, type: type.name, count: count) }
+    }
+
     /// Rows are converted in slabs of about `slabBytes` of f32, so the working set stays small
     /// however large the tensor (llama.cpp does the same with its 8 GiB-capped buffers).
     static let slabBytes = 16 << 20
@@ -226,22 +240,23 @@ public struct ModelConverter {
         let targetRowBytes = try encoder.rowBytes(rowLength: rowLength, tensor: tensor.name)
         var values = [Float](repeating: 0, count: min(rowCount, slabRows) * rowLength)
         var encoded = [UInt8](repeating: 0, count: min(rowCount, slabRows) * targetRowBytes)
-        var nonFinite = 0, firstNonFinite = -1
+        var nonFinite = 0, firstNonFinite = -1, overflowed = 0
         for firstRow in stride(from: 0, to: rowCount, by: slabRows) {
             let rows = min(slabRows, rowCount - firstRow), count = rows * rowLength
             let slab = UnsafeRawBufferPointer(rebasing: data[(firstRow * sourceRowBytes)..<((firstRow + rows) * sourceRowBytes)])
-            try values.withUnsafeMutableBufferPointer { buffer in
+            let largest = try values.withUnsafeMutableBufferPointer { buffer in
                 let output = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
                 try decoder.dequantize(slab, rowLength: rowLength, into: output, tensor: tensor.name)
-                if !options.allowNonFinite {
-                    for (j, value) in output.enumerated() where !value.isFinite {
-                        if firstNonFinite < 0 { firstNonFinite = firstRow * rowLength + j }
-                        nonFinite += 1
-                    }
+                let largest = MagnitudeScan.largestMagnitudeBits(UnsafeBufferPointer(output))
+                if !options.allowNonFinite, largest >= MagnitudeScan.infinityBits {
+                    let found = MagnitudeScan.nonFinite(UnsafeBufferPointer(output))
+                    if firstNonFinite < 0 { firstNonFinite = firstRow * rowLength + found.first }
+                    nonFinite += found.count
                 }
+                return largest
             }
             guard nonFinite == 0 else { continue }
-            try values.withUnsafeBufferPointer { buffer in
+            try values.withUnsafeMutableBufferPointer { buffer in
                 try encoded.withUnsafeMutableBytes { out in
                     let input = UnsafeBufferPointer(rebasing: buffer[0..<count])
                     let output = UnsafeMutableRawBufferPointer(rebasing: out[0..<(rows * targetRowBytes)])
@@ -252,12 +267,22 @@ public struct ModelConverter {
                     } else {
                         try encoder.quantize(input, rowLength: rowLength, into: output, tensor: tensor.name)
                     }
-                    try sink.write(UnsafeRawBufferPointer(output))
+                    // Beyond F16's range an fp16 value or block scale becomes Inf, exactly as in
+                    // llama.cpp; that is refused like NaN/Inf input unless --allow-nonfinite.
+                    if !options.allowNonFinite, largest > MagnitudeScan.halfMaximumBits {
+                        let decoded = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+                        try encoder.dequantize(UnsafeRawBufferPointer(output), rowLength: rowLength, into: decoded, tensor: tensor.name)
+                        overflowed += MagnitudeScan.nonFinite(UnsafeBufferPointer(decoded)).count
+                    }
+                    if overflowed == 0 { try sink.write(UnsafeRawBufferPointer(output)) }
                 }
             }
         }
         if nonFinite > 0 {
             throw ConversionError.nonFiniteValues(tensor: tensor.name, count: nonFinite, first: firstNonFinite)
+        }
+        if overflowed > 0 {
+            throw ConversionError.beyondTypeRange(tensor: tensor.name, type: type.name, count: overflowed)
         }
     }
 }

@@ -153,9 +153,20 @@ struct HuggingFaceSourceTests {
 
     @Test func convertsToQuantizedGGUF() throws {
         let folder = try Self.makeFolder(dtype: .F32)
+        let source = try HuggingFaceSource(folder: folder)
+        var options = ModelConverter.Options(preset: QuantizationPreset.named("Q8_0")!)
+        // The checkpoint folder is refused unless asked for; its files never are.
+        #expect(throws: OutputPathError.outputInInputFolder(output: folder + "/out.gguf", folder: folder)) {
+            try ModelConverter(source: source, options: options).write(to: folder + "/out.gguf")
+        }
+        options.allowOutputInInputFolder = true
+        for file in ["model.safetensors", "config.json", "tokenizer.json"] {
+            #expect(throws: OutputPathError.outputIsInput(output: folder + "/" + file, input: folder + "/" + file)) {
+                try ModelConverter(source: source, options: options).write(to: folder + "/" + file)
+            }
+        }
         let output = folder + "/out.gguf"
-        let converter = try ModelConverter(source: try HuggingFaceSource(folder: folder), options: .init(preset: QuantizationPreset.named("Q8_0")!))
-        let summary = try converter.write(to: output)
+        let summary = try ModelConverter(source: source, options: options).write(to: output)
         let file = try GGUFFile(path: output)
         #expect(file.metadata.integer(GGUFKey.fileType) == 7)
         #expect(file.tensor(named: "blk.0.ffn_up.weight")?.type == .Q8_0)

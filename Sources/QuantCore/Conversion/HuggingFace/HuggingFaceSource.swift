@@ -22,6 +22,13 @@ public final class HuggingFaceSource: ConversionSource, @unchecked Sendable {
     }
     private let origins: [Origin]
 
+    /// The checkpoint's files the conversion reads (configuration, index, shards, tokenizer).
+    public var inputFiles: [String] {
+        let side = ["config.json", "tokenizer.json", "tokenizer_config.json", "tokenizer.model", "generation_config.json", "special_tokens_map.json"]
+        return side.map { path + "/" + $0 } + [checkpoint.indexPath].compactMap { $0 } + checkpoint.shards.map(\.path)
+    }
+    public var inputFolder: String? { path }
+
     public init(folder: String) throws {
         path = folder
         config = try HFLlamaConfig(path: folder + "/config.json")
