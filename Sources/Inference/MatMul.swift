@@ -27,9 +27,17 @@ enum MatMul {
     }
     private static let configureBLAS: Void = { openblas_set_num_threads(1) }()
 
+    /// Whether few-token products of quantized weights quantize their activations to int8 for the
+    /// integer kernels, as llama.cpp does, unless `QUANTKIT_F32_ACTIVATIONS=1` (slower, no
+    /// activation rounding). Batches (prompt processing, perplexity) always use f32 sgemm.
+    static let integerActivationsByDefault = ProcessInfo.processInfo.environment["QUANTKIT_F32_ACTIVATIONS"] == nil
+
     static func multiply(_ x: UnsafePointer<Float>, tokens: Int, by w: WeightMatrix, into out: UnsafeMutablePointer<Float>,
-                         threads: Int = ProcessInfo.activeCores) {
+                         threads: Int = ProcessInfo.activeCores, integerActivations: Bool = integerActivationsByDefault) {
         if tokens <= fusedTokenLimit {
+            if integerActivations, let dot = w.int8RowDot {
+                return multiplyInteger(x, tokens: tokens, by: w, dot: dot, into: out, threads: threads)
+            }
             return multiplyFused(x, tokens: tokens, by: w, into: out, threads: threads)
         }
         _ = configureBLAS
@@ -61,9 +69,7 @@ extension MatMul {
 
     static func multiplyFused(_ x: UnsafePointer<Float>, tokens: Int, by w: WeightMatrix, into out: UnsafeMutablePointer<Float>,
                               threads: Int) {
-        let columns = w.columns, rows = w.rows
-        let chunks = (rows + fusedChunkRows - 1) / fusedChunkRows
-        let workers = max(1, min(threads, chunks))
+        let columns = w.columns
         // Activations in the kernel's order, once per product (not per row); natural order is
         // used in place.
         let layout = w.rowDot?.activationLayout ?? .natural
@@ -75,28 +81,56 @@ extension MatMul {
             arranged = buffer
         }
         defer { arranged?.deallocate() }
-        let task = UnsafeSendableBox((arranged.map { UnsafePointer($0) } ?? x, out))
-        let work: @Sendable (Int) -> Void = { worker in
-            let (x, out) = task.value
-            // Types without a fused dot decode one row at a time into this (L1-sized) buffer.
-            let decoded = w.rowDot == nil ? UnsafeMutablePointer<Float>.allocate(capacity: columns) : nil
-            defer { decoded?.deallocate() }
+        let task = UnsafeSendableBox(arranged.map { UnsafePointer($0) } ?? x)
+        forEachRowChunk(rows: w.rows, tokens: tokens, threads: threads, into: out) { rows, out in
+            let x = task.value
+            if let dot = w.rowDot {
+                for row in rows {
+                    for t in 0..<tokens { out[t * w.rows + row] = dot.dot(w.data + row * w.rowBytes, x + t * stride, count: columns) }
+                }
+                return
+            }
+            // Types without a fused dot decode one row at a time into an L1-sized buffer.
+            let decoded = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+            defer { decoded.deallocate() }
+            for row in rows {
+                w.dequantizeRows(row ..< row + 1, into: decoded)
+                for t in 0..<tokens { out[t * w.rows + row] = dotFloats(decoded, x + t * stride, count: columns) }
+            }
+        }
+    }
+
+    /// The integer path: each token's activations quantized to int8 blocks once, then every row
+    /// through the type's integer kernel.
+    static func multiplyInteger(_ x: UnsafePointer<Float>, tokens: Int, by w: WeightMatrix, dot: any Int8RowDotCodec.Type,
+                                into out: UnsafeMutablePointer<Float>, threads: Int) {
+        let quantized = (0..<tokens).map { t in
+            let q = QuantizedActivations(count: w.columns)
+            q.quantize(x + t * w.columns)
+            return q
+        }
+        defer { quantized.forEach { $0.deallocate() } }
+        forEachRowChunk(rows: w.rows, tokens: tokens, threads: threads, into: out) { rows, out in
+            for row in rows {
+                for t in 0..<tokens { out[t * w.rows + row] = dot.dot(w.data + row * w.rowBytes, quantized[t], count: w.columns) }
+            }
+        }
+    }
+
+    /// Hands chunks of `fusedChunkRows` rows to the workers in turn.
+    private static func forEachRowChunk(rows: Int, tokens: Int, threads: Int, into out: UnsafeMutablePointer<Float>,
+                                        _ body: @escaping @Sendable (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+        let chunks = (rows + fusedChunkRows - 1) / fusedChunkRows
+        let workers = max(1, min(threads, chunks))
+        let output = UnsafeSendableBox(out)
+        WorkerPool.shared.run(iterations: workers) { worker in
             var chunk = worker
             while chunk < chunks {
                 let first = chunk * fusedChunkRows
-                for row in first ..< min(rows, first + fusedChunkRows) {
-                    let stored = w.data + row * w.rowBytes
-                    if let dot = w.rowDot {
-                        for t in 0..<tokens { out[t * rows + row] = dot.dot(stored, x + t * stride, count: columns) }
-                    } else if let decoded {
-                        w.dequantizeRows(row ..< row + 1, into: decoded)
-                        for t in 0..<tokens { out[t * rows + row] = dotFloats(decoded, x + t * stride, count: columns) }
-                    }
-                }
+                body(first ..< min(rows, first + fusedChunkRows), output.value)
                 chunk += workers
             }
         }
-        WorkerPool.shared.run(iterations: workers, work)
     }
 }
 

@@ -16,6 +16,9 @@ public struct WeightMatrix: @unchecked Sendable {
     let fastCodec: (any FastBlockCodec.Type)?
     /// The fused decode-and-dot for few-token products, nil when rows must be decoded first.
     let rowDot: (any RowDotCodec.Type)?
+    /// The integer dot against int8-quantized activations, preferred over `rowDot` where it exists
+    /// (unless the model asks for f32 activations).
+    let int8RowDot: (any Int8RowDotCodec.Type)?
     /// Decoded-at-load storage when the stored form cannot be read row by row (NF4_DQ).
     private let owned: OwnedBytes?
 
@@ -41,6 +44,7 @@ public struct WeightMatrix: @unchecked Sendable {
         self.codec = codec
         fastCodec = codec as? any FastBlockCodec.Type
         rowDot = codec as? any RowDotCodec.Type
+        int8RowDot = codec as? any Int8RowDotCodec.Type
         rowBytes = columns / codec.blockSize * codec.blockBytes
         data = owned.map { UnsafeRawPointer($0.pointer) } ?? UnsafeRawPointer(file.data(for: info).baseAddress!)
     }

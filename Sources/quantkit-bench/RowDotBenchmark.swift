@@ -4,12 +4,14 @@ import QuantCore
 import QuantFormats
 
 /// Single-token matrix-vector throughput per stored type on one thread: the fused decode-and-dot
-/// (`RowDotCodec`, the generation path) against decoding each row to floats and dotting those.
-/// Reported as MB/s of stored weights, the number that bounds generation speed.
+/// (`RowDotCodec`) and the integer kernel on int8 activations (`Int8RowDotCodec`, the generation
+/// path where it exists) against decoding each row to floats and dotting those. Reported as MB/s
+/// of stored weights, the number that bounds generation speed; the integer column's error is its
+/// max |Δ| relative to max |dot| (it includes the activations' int8 rounding).
 struct RowDotBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rowdot",
-        abstract: "Matrix-vector MB/s (stored weight bytes) of fused row dots vs decode-then-dot, one thread."
+        abstract: "Matrix-vector MB/s (stored weight bytes) of fused and integer row dots vs decode-then-dot, one thread."
     )
 
     @Option(help: "Comma-separated ggml types.")
@@ -22,7 +24,7 @@ struct RowDotBenchmark: ParsableCommand {
     func run() throws {
         let input = BenchData.gaussian(rows * cols, seed: 42)
         let x = BenchData.gaussian(cols, seed: 3)
-        print("type      fused MB/s   decode+dot MB/s   max |Δ| (fused vs decoded)")
+        print("type      fused MB/s   int8 MB/s   decode+dot MB/s   max |Δ| fused   rel. |Δ| int8")
         for name in types.split(separator: ",") {
             guard let type = GGMLType(name: String(name)), let codec = CodecRegistry.codec(for: type) else {
                 throw ValidationError("unknown or unsupported type \(name)")
@@ -52,6 +54,20 @@ struct RowDotBenchmark: ParsableCommand {
                     }
                 }
             }
+            var integer = [Float](repeating: 0, count: rows)
+            let integerDot = CodecRegistry.int8RowDot(for: type)
+            let activations = QuantizedActivations(count: cols)
+            defer { activations.deallocate() }
+            x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!) }
+            let integerTime: Double? = integerDot.map { dot in
+                Measurement.bestTime(repeats: repeats) {
+                    blocks.withUnsafeBytes { w in
+                        for _ in 0..<iterations {
+                            for r in 0..<rows { integer[r] = dot.dot(w.baseAddress! + r * rowBytes, activations, count: cols) }
+                        }
+                    }
+                }
+            }
             let fast = codec as? any FastBlockCodec.Type
             let decodedTime = Measurement.bestTime(repeats: repeats) {
                 blocks.withUnsafeBytes { w in
@@ -69,9 +85,12 @@ struct RowDotBenchmark: ParsableCommand {
                 }
             }
             let difference = fusedTime == nil ? 0 : zip(fused, decoded).map { abs($0 - $1) }.max() ?? 0
+            let integerError = integerTime == nil ? 0
+                : (zip(integer, decoded).map { abs($0 - $1) }.max() ?? 0) / max(Float.leastNormalMagnitude, decoded.map(abs).max() ?? 0)
+            func rate(_ time: Double?) -> NSString { (time.map { String(format: "%.0f", megabytes / $0) } ?? "-") as NSString }
             print(name.padding(toLength: 10, withPad: " ", startingAt: 0)
-                  + String(format: "%10@   %15.0f   %.2e", (fusedTime.map { String(format: "%.0f", megabytes / $0) } ?? "-") as NSString,
-                           megabytes / decodedTime, difference))
+                  + String(format: "%10@   %9@   %15.0f   %13.2e   %13.2e", rate(fusedTime), rate(integerTime), megabytes / decodedTime,
+                           difference, integerError))
         }
     }
 }

@@ -121,7 +121,9 @@ enum Stories260K {
         }
         try FileManager.default.copyItem(atPath: shared + "/tok512.model", toPath: folder + "/tokenizer.model")
         let path = folder + "/stories260K-f32.gguf"
-        _ = try ModelConverter(source: try HuggingFaceSource(folder: folder), options: .init(preset: QuantizationPreset.named("F32")!)).write(to: path)
+        var options = ModelConverter.Options(preset: QuantizationPreset.named("F32")!)
+        options.allowOutputInInputFolder = true   // a scratch folder made for this conversion
+        _ = try ModelConverter(source: try HuggingFaceSource(folder: folder), options: options).write(to: path)
         return (folder, path)
     }
 }

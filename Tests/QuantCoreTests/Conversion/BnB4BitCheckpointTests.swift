@@ -82,7 +82,7 @@ struct BnB4BitCheckpointTests {
 
         // To GGUF: F32 keeps the values; NF4_DQ stores them again as NF4 with double quantization.
         for (preset, check) in [("F32", true), ("NF4_DQ", false)] {
-            let output = folder + "/\(preset).gguf"
+            let output = NSTemporaryDirectory() + "bnb-\(UUID().uuidString)-\(preset).gguf"
             _ = try ModelConverter(source: source, options: .init(preset: QuantizationPreset.named(preset)!)).write(to: output)
             let file = try GGUFFile(path: output)
             let info = try #require(file.tensor(named: "blk.0.ffn_up.weight"))
