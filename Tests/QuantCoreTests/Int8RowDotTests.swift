@@ -20,6 +20,15 @@ import Testing
         #expect(Set(Self.integerTypes) == Set(expected))
     }
 
+    #if arch(x86_64) && AVX2
+    @Test func blockStridesMatchTheTraitTable() {
+        for type in Self.integerTypes {
+            guard let codec = CodecRegistry.int8RowDot(for: type) as? any Int8BlockDot.Type else { continue }
+            #expect(codec.blockStride == codec.blockBytes, "\(type)")
+        }
+    }
+    #endif
+
     @Test(arguments: integerTypes)
     func integerDotMatchesDecodedRows(_ type: GGMLType) throws {
         let codec = try #require(CodecRegistry.int8RowDot(for: type))

@@ -9,10 +9,14 @@ import _Builtin_intrinsics.intel
 /// accumulators (one FMA chain would make the FMA latency, not the work, the limit).
 ///
 /// Measured and left out: Q8_0 (one byte per weight, so generation is bound by memory, and there
-/// the f32 kernel's narrower loads stream better: SmolLM2 Q8_0, one thread, 63 t/s f32 vs
-/// 52–58 t/s int8), and a four-rows-per-pass variant sharing the activation loads (faster with
+/// the integer kernel was no faster: SmolLM2 Q8_0, 2 threads, 75–92 t/s int8 vs 76–87 t/s f32),
+/// and a four-rows-per-pass variant sharing the activation loads (faster with
 /// the matrix in cache, no faster in generation: the three extra row streams stalled on memory).
 protocol Int8BlockDot: Int8RowDotCodec {
+    /// Bytes per block as a constant: `blockBytes` is a trait-table lookup (a struct copy with a
+    /// retained name), which at one call per 576-column row took a third of the Q4_0 token time.
+    /// `Int8RowDotTests` checks the two agree.
+    static var blockStride: Int { get }
     /// Byte offset of the block's f16 minimum (Q4_1, Q5_1), nil for symmetric types.
     static var minimumOffset: Int? { get }
     /// A constant the block kernel needs in a register (IQ4_NL's codebook), loaded once per call.
@@ -30,8 +34,7 @@ extension Int8BlockDot {
 func blockRowDot<C: Int8BlockDot>(_: C.Type, _ row: UnsafeRawPointer, _ x: QuantizedActivations, count: Int) -> Float {
     let halves = HalfTable.pointer, constant = C.blockConstant
     let levels = x.levels, scales = x.scales, sums = x.scaledSums
-    // Hoisted: `blockBytes` comes from the type-trait table (a lookup, not a constant).
-    let blockBytes = C.blockBytes
+    let blockBytes = C.blockStride
     var even = _mm256_setzero_ps(), odd = _mm256_setzero_ps()
     var minimums: Float = 0
     @inline(__always) func add(_ acc: inout __m256, _ block: Int) {
@@ -51,6 +54,7 @@ func blockRowDot<C: Int8BlockDot>(_: C.Type, _ row: UnsafeRawPointer, _ x: Quant
 }
 
 extension Q4_0Codec: Int8BlockDot {
+    static var blockStride: Int { 18 }
     @inline(__always)
     static func blockLanes(_ b: UnsafeRawPointer, _ y: __m256i, _: __m256i) -> __m256i {
         signedByteDot(_mm256_sub_epi8(nibbleBytes32(b + 2), _mm256_set1_epi8(8)), y)
@@ -59,6 +63,7 @@ extension Q4_0Codec: Int8BlockDot {
 }
 
 extension Q4_1Codec: Int8BlockDot {
+    static var blockStride: Int { 20 }
     static var minimumOffset: Int? { 2 }
     @inline(__always)
     static func blockLanes(_ b: UnsafeRawPointer, _ y: __m256i, _: __m256i) -> __m256i { unsignedByteDot(nibbleBytes32(b + 4), y) }
@@ -66,6 +71,7 @@ extension Q4_1Codec: Int8BlockDot {
 }
 
 extension Q5_0Codec: Int8BlockDot {
+    static var blockStride: Int { 22 }
     /// level − 16 as a signed byte: the nibble, with 0xF0 set where the fifth bit is clear.
     @inline(__always)
     static func blockLanes(_ b: UnsafeRawPointer, _ y: __m256i, _: __m256i) -> __m256i {
@@ -75,6 +81,7 @@ extension Q5_0Codec: Int8BlockDot {
 }
 
 extension Q5_1Codec: Int8BlockDot {
+    static var blockStride: Int { 24 }
     static var minimumOffset: Int? { 2 }
     @inline(__always)
     static func blockLanes(_ b: UnsafeRawPointer, _ y: __m256i, _: __m256i) -> __m256i {
@@ -91,6 +98,7 @@ func nonLinearCodebook() -> __m256i {
 }
 
 extension IQ4_NLCodec: Int8BlockDot {
+    static var blockStride: Int { 18 }
     static var blockConstant: __m256i { nonLinearCodebook() }
     @inline(__always)
     static func blockLanes(_ b: UnsafeRawPointer, _ y: __m256i, _ book: __m256i) -> __m256i {
