@@ -82,7 +82,7 @@ extension MatMul {
         }
         defer { arranged?.deallocate() }
         let task = UnsafeSendableBox(arranged.map { UnsafePointer($0) } ?? x)
-        forEachRowChunk(rows: w.rows, tokens: tokens, threads: threads, into: out) { rows, out in
+        forEachRowChunk(rows: w.rows, threads: threads, into: out) { rows, out in
             let x = task.value
             if let dot = w.rowDot {
                 for row in rows {
@@ -110,7 +110,7 @@ extension MatMul {
             return q
         }
         defer { quantized.forEach { $0.deallocate() } }
-        forEachRowChunk(rows: w.rows, tokens: tokens, threads: threads, into: out) { rows, out in
+        forEachRowChunk(rows: w.rows, threads: threads, into: out) { rows, out in
             for row in rows {
                 for t in 0..<tokens { out[t * w.rows + row] = dot.dot(w.data + row * w.rowBytes, quantized[t], count: w.columns) }
             }
@@ -118,7 +118,7 @@ extension MatMul {
     }
 
     /// Hands chunks of `fusedChunkRows` rows to the workers in turn.
-    private static func forEachRowChunk(rows: Int, tokens: Int, threads: Int, into out: UnsafeMutablePointer<Float>,
+    private static func forEachRowChunk(rows: Int, threads: Int, into out: UnsafeMutablePointer<Float>,
                                         _ body: @escaping @Sendable (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
         let chunks = (rows + fusedChunkRows - 1) / fusedChunkRows
         let workers = max(1, min(threads, chunks))
