@@ -19,6 +19,9 @@ struct InferenceBenchmark: ParsableCommand {
     @Flag(help: "Skip llama.cpp.") var noLlama = false
 
     func run() throws {
+        // Perplexity.evaluate reads 0 chunks as "the whole file" (hundreds of chunks), which a
+        // benchmark run would sit in for many minutes.
+        guard chunks > 0, generate > 0 else { throw ValidationError("--chunks and --generate must be at least 1") }
         let text = try MappedFile.readText(path: file)
         print("model                         eval t/s (ours, llama.cpp)   generate t/s (ours, llama.cpp)   peak RSS")
         for path in models {
