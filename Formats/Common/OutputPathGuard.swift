@@ -49,14 +49,12 @@ public enum OutputPathError: Error, Equatable, CustomStringConvertible {
 /// for checkpoint folders, writing among the files being read unless the user asks for it.
 public enum OutputPathGuard {
     public static func check(output: String, inputs: [String], inputFolder: String? = nil, allowInInputFolder: Bool = false) throws {
-        var linkInfo = stat()
-        if lstat(output, &linkInfo) == 0, (linkInfo.st_mode & S_IFMT) == S_IFDIR {
-            throw OutputPathError.outputIsDirectory(output)
-        }
         // The path itself (the link, when it is one) and what it resolves to are both compared:
         // replacing either would lose an input.
         var identities: [FileIdentity] = []
+        var linkInfo = stat()
         if lstat(output, &linkInfo) == 0 {
+            if (linkInfo.st_mode & S_IFMT) == S_IFDIR { throw OutputPathError.outputIsDirectory(output) }
             identities.append(FileIdentity(device: UInt64(linkInfo.st_dev), inode: UInt64(linkInfo.st_ino)))
         }
         if let target = FileIdentity(path: output) { identities.append(target) }

@@ -81,18 +81,20 @@ extension MatMul {
             arranged = buffer
         }
         defer { arranged?.deallocate() }
-        let task = UnsafeSendableBox(arranged.map { UnsafePointer($0) } ?? x)
-        forEachRowChunk(rows: w.rows, threads: threads, into: out) { rows, out in
-            let x = task.value
+        // Types without a fused dot decode one row at a time into an L1-sized buffer per worker,
+        // allocated once per product (not per chunk).
+        let decodeBuffers = w.rowDot == nil ? UnsafeMutablePointer<Float>.allocate(capacity: max(1, threads) * columns) : nil
+        defer { decodeBuffers?.deallocate() }
+        let task = UnsafeSendableBox((arranged.map { UnsafePointer($0) } ?? x, decodeBuffers))
+        forEachRowChunk(rows: w.rows, threads: threads, into: out) { worker, rows, out in
+            let (x, decodeBuffers) = task.value
             if let dot = w.rowDot {
                 for row in rows {
                     for t in 0..<tokens { out[t * w.rows + row] = dot.dot(w.data + row * w.rowBytes, x + t * stride, count: columns) }
                 }
                 return
             }
-            // Types without a fused dot decode one row at a time into an L1-sized buffer.
-            let decoded = UnsafeMutablePointer<Float>.allocate(capacity: columns)
-            defer { decoded.deallocate() }
+            guard let decoded = decodeBuffers.map({ $0 + worker * columns }) else { return }
             for row in rows {
                 w.dequantizeRows(row ..< row + 1, into: decoded)
                 for t in 0..<tokens { out[t * w.rows + row] = dotFloats(decoded, x + t * stride, count: columns) }
@@ -110,16 +112,16 @@ extension MatMul {
             return q
         }
         defer { quantized.forEach { $0.deallocate() } }
-        forEachRowChunk(rows: w.rows, threads: threads, into: out) { rows, out in
+        forEachRowChunk(rows: w.rows, threads: threads, into: out) { _, rows, out in
             for row in rows {
                 for t in 0..<tokens { out[t * w.rows + row] = dot.dot(w.data + row * w.rowBytes, quantized[t], count: w.columns) }
             }
         }
     }
 
-    /// Hands chunks of `fusedChunkRows` rows to the workers in turn.
+    /// Hands chunks of `fusedChunkRows` rows to the workers in turn (worker < max(1, threads)).
     private static func forEachRowChunk(rows: Int, threads: Int, into out: UnsafeMutablePointer<Float>,
-                                        _ body: @escaping @Sendable (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+                                        _ body: @escaping @Sendable (_ worker: Int, Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
         let chunks = (rows + fusedChunkRows - 1) / fusedChunkRows
         let workers = max(1, min(threads, chunks))
         let output = UnsafeSendableBox(out)
@@ -127,7 +129,7 @@ extension MatMul {
             var chunk = worker
             while chunk < chunks {
                 let first = chunk * fusedChunkRows
-                body(first ..< min(rows, first + fusedChunkRows), output.value)
+                body(worker, first ..< min(rows, first + fusedChunkRows), output.value)
                 chunk += workers
             }
         }

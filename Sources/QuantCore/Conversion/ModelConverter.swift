@@ -176,7 +176,14 @@ public struct ModelConverter {
                         try encoder.encode(tensor: tensor.name, values: $0, rowLength: Int(tensor.rowLength), type: planned.type,
                                            importance: importance[tensor.name], threads: options.threads)
                     }
-                    try refuseOverflow(encoded: bytes, largest: largest, tensor: tensor, type: planned.type)
+                    // `values` is spent once encoded: it serves as the range check's scratch.
+                    let overflowed = try bytes.withUnsafeBytes { encoded in
+                        try values.withUnsafeMutableBufferPointer { scratch in
+                            try overflowCount(encoded, largest: largest, decoder: TensorCodec(type: planned.type, tensor: tensor.name),
+                                              rowLength: Int(tensor.rowLength), scratch: scratch, tensor: tensor.name)
+                        }
+                    }
+                    if overflowed > 0 { throw ConversionError.beyondTypeRange(tensor: tensor.name, type: planned.type.name, count: overflowed) }
                     try bytes.withUnsafeBytes { try sink.write($0) }
                 } else {
                     try convert(data, tensor: tensor, to: planned.type, into: sink)
@@ -218,12 +225,15 @@ public struct ModelConverter {
         return values
     }
 
-    /// The whole-tensor path's version of the slab loop's range check (see `convert`).
-    private func refuseOverflow(encoded: [UInt8], largest: UInt32, tensor: SourceTensor, type: GGMLType) throws {
-        guard !options.allowNonFinite, largest > MagnitudeScan.halfMaximumBits else { return }
-        let decoded = try TensorCodec(type: type, tensor: tensor.name).dequantize(encoded, rowLength: Int(tensor.rowLength), tensor: tensor.name)
-        let count = decoded.withUnsafeBufferPointer(MagnitudeScan.nonFinite).count
-        if count > 0 { throw ConversionError.beyondTypeRange(tensor: tensor.name, type: type.name, count: count) }
+    /// How many values of `encoded` decode to NaN/Inf although the source was finite: beyond F16's
+    /// range an fp16 value or block scale becomes Inf, exactly as in llama.cpp, which is refused
+    /// like NaN/Inf input unless --allow-nonfinite. Decodes only when the source's largest |x|
+    /// (`largest`, bit pattern) passes 65504; `scratch` holds the decoded values.
+    private func overflowCount(_ encoded: UnsafeRawBufferPointer, largest: UInt32, decoder: TensorCodec, rowLength: Int,
+                               scratch: UnsafeMutableBufferPointer<Float>, tensor: String) throws -> Int {
+        guard !options.allowNonFinite, largest > MagnitudeScan.halfMaximumBits else { return 0 }
+        try decoder.dequantize(encoded, rowLength: rowLength, into: scratch, tensor: tensor)
+        return MagnitudeScan.nonFinite(UnsafeBufferPointer(scratch)).count
     }
 
     /// Rows are converted in slabs of about `slabBytes` of f32, so the working set stays small
@@ -267,13 +277,8 @@ public struct ModelConverter {
                     } else {
                         try encoder.quantize(input, rowLength: rowLength, into: output, tensor: tensor.name)
                     }
-                    // Beyond F16's range an fp16 value or block scale becomes Inf, exactly as in
-                    // llama.cpp; that is refused like NaN/Inf input unless --allow-nonfinite.
-                    if !options.allowNonFinite, largest > MagnitudeScan.halfMaximumBits {
-                        let decoded = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
-                        try encoder.dequantize(UnsafeRawBufferPointer(output), rowLength: rowLength, into: decoded, tensor: tensor.name)
-                        overflowed += MagnitudeScan.nonFinite(UnsafeBufferPointer(decoded)).count
-                    }
+                    overflowed += try overflowCount(UnsafeRawBufferPointer(output), largest: largest, decoder: encoder, rowLength: rowLength,
+                                                    scratch: UnsafeMutableBufferPointer(rebasing: buffer[0..<count]), tensor: tensor.name)
                     if overflowed == 0 { try sink.write(UnsafeRawBufferPointer(output)) }
                 }
             }
