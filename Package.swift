@@ -60,21 +60,23 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/quantkit-bench", swiftSettings: codegen),
 
+        // Scratch folders for every test target, removed when the test process exits.
+        .target(name: "TestScratch", path: "Tests/Scratch", swiftSettings: codegen),
         // Generated test inputs shared by several test targets (a tiny random llama GGUF).
-        .target(name: "TestSupport", dependencies: ["Inference", "QuantCore", "QuantFormats"], path: "Tests/Support", swiftSettings: codegen),
-        .testTarget(name: "QuantFormatsTests", dependencies: ["QuantFormats"],
+        .target(name: "TestSupport", dependencies: ["Inference", "QuantCore", "QuantFormats", "TestScratch"], path: "Tests/Support", swiftSettings: codegen),
+        .testTarget(name: "QuantFormatsTests", dependencies: ["QuantFormats", "TestScratch"],
                     path: "Tests/QuantFormatsTests", swiftSettings: codegen),
-        .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "QuantFormats"],
+        .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "QuantFormats", "TestScratch"],
                     path: "Tests/QuantCoreTests", swiftSettings: codegen),
-        .testTarget(name: "QuantCalibrationTests", dependencies: ["QuantCalibration", "QuantCore", "QuantFormats", "Inference", "TestSupport"],
+        .testTarget(name: "QuantCalibrationTests", dependencies: ["QuantCalibration", "QuantCore", "QuantFormats", "Inference", "TestSupport", "TestScratch"],
                     path: "Tests/QuantCalibrationTests", swiftSettings: codegen),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "QuantCore", "QuantFormats", "TestSupport"],
                     path: "Tests/InferenceTests", swiftSettings: codegen),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CZstd"],
                     path: "Tests/SystemLibraryTests", swiftSettings: codegen),
         // Oracle scripts under Tests/InteropTests/Scripts are run in place (found via #filePath).
-        .testTarget(name: "InteropTests", dependencies: ["QuantFormats", "QuantCore", "Inference", "QuantCalibration"],
+        .testTarget(name: "InteropTests", dependencies: ["QuantFormats", "QuantCore", "Inference", "QuantCalibration", "TestScratch"],
                     path: "Tests/InteropTests", exclude: ["Scripts"], swiftSettings: codegen),
-        .testTarget(name: "CLITests", dependencies: ["QuantFormats", "quantkit", "TestSupport"], path: "Tests/CLITests", swiftSettings: codegen),
+        .testTarget(name: "CLITests", dependencies: ["QuantFormats", "quantkit", "TestSupport", "TestScratch"], path: "Tests/CLITests", swiftSettings: codegen),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import QuantFormats
+import TestScratch
 
 /// Runs the built `quantkit` executable, which SwiftPM places beside the test bundle.
 enum CLIRunner {
@@ -37,8 +38,3 @@ enum CLIRunner {
     }
 }
 
-func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "quantkit-cli-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}

@@ -2,6 +2,7 @@ import Foundation
 import QuantFormats
 import TestSupport
 import Testing
+import TestScratch
 
 /// `quantkit calibrate`, `convert --stats/--smoothquant` and `perplexity --w8a8` as a script sees
 /// them: JSON summaries, provenance in the output, and clear errors with a non-zero status.

@@ -1,6 +1,7 @@
 import Foundation
 import QuantFormats
 import Testing
+import TestScratch
 
 /// `quantkit convert` as a script sees it: dry-run plans as JSON, rules files, overrides, and
 /// clear errors with a non-zero status for bad input.

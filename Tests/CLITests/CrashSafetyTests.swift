@@ -1,6 +1,7 @@
 import Foundation
 import QuantFormats
 import Testing
+import TestScratch
 
 /// `quantkit convert` never leaves a half-written output: killed with SIGKILL at random points,
 /// the destination is absent or a complete valid file; a file-size limit gives a clear error and

@@ -1,6 +1,7 @@
 import Foundation
 import QuantFormats
 import Testing
+import TestScratch
 
 @Suite struct InspectCommandTests {
     /// A small llama-like GGUF: architecture keys, a long token array, three tensors.

@@ -4,6 +4,7 @@ import QuantCalibration
 import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// Calibration on the test bed: our activation statistics against llama.cpp's own importance
 /// matrix for the same corpus (llama-imatrix, tinyshakespeare, 10 × 512 tokens), and SmoothQuant

@@ -4,6 +4,7 @@ import QuantCalibration
 import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// `quantkit convert` (ModelConverter) against llama.cpp's own quantizer on the test bed: the same
 /// tensor type for every tensor (mix rules and fallbacks included), identical tensor bytes, the
@@ -30,6 +31,7 @@ struct ConversionInteropTests {
     func conversionMatchesLlamaQuantize(_ testCase: Case) throws {
         let preset = try #require(QuantizationPreset.named(testCase.preset))
         let folder = try temporaryDirectory()
+        defer { ScratchSpace.remove(folder) }
         let ours = folder + "/ours.gguf", theirs = folder + "/llama.gguf"
         var options = ModelConverter.Options(preset: preset)
         options.planning.pure = testCase.pure
@@ -64,6 +66,7 @@ struct ConversionInteropTests {
     /// tensors up to BF16 rounding, the same tokenizer, and loads in llama.cpp.
     @Test func huggingFaceCheckpointMatchesTestBed() throws {
         let folder = try temporaryDirectory()
+        defer { ScratchSpace.remove(folder) }
         let output = folder + "/hf-f32.gguf"
         var options = ModelConverter.Options(preset: QuantizationPreset.named("F32")!)
         options.threads = 2

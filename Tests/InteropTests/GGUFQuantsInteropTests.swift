@@ -2,6 +2,7 @@ import Foundation
 import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// Our codecs against gguf-py's own numpy quantizers and dequantizers (the other oracle besides
 /// the libggml golden file), on random data with a wide dynamic range.

@@ -3,6 +3,7 @@ import Inference
 import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// The inference core against llama.cpp itself (llama-cpp-python) on the SmolLM2 test bed:
 /// tokenization, logits, perplexity and greedy generation. Needs the test bed (scripts/bootstrap.sh
@@ -101,6 +102,7 @@ struct InferenceInteropTests {
     @Test(arguments: [GGMLType.Q8_0, .Q4_K])
     func quantizedFilesWeWriteMatchLlamaCpp(_ type: GGMLType) throws {
         let path = try LlamaOracle.requantizedTestBed(type)
+        defer { ScratchSpace.remove(path) }
         let oracle = try LlamaOracle.run(model: path, text: Self.wikitext, chunks: 2)
         let model = try LlamaModel(path: path)
         let text = try MappedFile.readText(path: Self.wikitext)

@@ -1,6 +1,7 @@
 import Foundation
 import QuantFormats
 import Testing
+import TestScratch
 
 /// Runs the oracle scripts in `Scripts/` (PyPI `gguf`, `safetensors`, `numpy`) and parses their
 /// JSON output. In CI the packages are installed by scripts/bootstrap.sh and these tests must run;
@@ -38,12 +39,6 @@ enum PythonOracle {
     static func json(_ name: String, _ arguments: String...) throws -> JSONValue {
         try JSONParser.parse(run([scripts + "/" + name] + arguments))
     }
-}
-
-func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "quantkit-interop-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
 }
 
 func hex(_ bytes: UnsafeRawBufferPointer) -> String {

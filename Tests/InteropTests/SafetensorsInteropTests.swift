@@ -1,6 +1,7 @@
 import Foundation
 import QuantFormats
 import Testing
+import TestScratch
 
 @Suite(.enabled(if: PythonOracle.shouldRun, "python3 with gguf, safetensors, numpy not installed (scripts/bootstrap.sh)"))
 struct SafetensorsInteropTests {

@@ -3,6 +3,7 @@ import Inference
 @testable import QuantCalibration
 import QuantFormats
 import Testing
+import TestScratch
 
 /// The statistics collector and the `.qkstats` file: what is accumulated, that it round-trips,
 /// and that a damaged file is a typed error.
@@ -58,7 +59,7 @@ struct ActivationStatisticsTests {
     @Test func hessiansRoundTripAndAreChecked() throws {
         var statistics = sampleStatistics()
         statistics.entries["blk.0.attn_in"]!.hessian = [1, 0.5, -0.25, 2, 0.125, 3]
-        let path = NSTemporaryDirectory() + "stats-\(UUID().uuidString).qkstats"
+        let path = try temporaryDirectory() + "/stats.qkstats"
         try ActivationStatisticsFile.write(statistics, to: path)
         #expect(try ActivationStatisticsFile.read(path: path) == statistics)
         statistics.entries["blk.0.attn_in"]!.hessian![1] = .nan
@@ -76,7 +77,7 @@ struct ActivationStatisticsTests {
     }
 
     @Test func fileRoundTrips() throws {
-        let path = NSTemporaryDirectory() + "stats-\(UUID().uuidString).qkstats"
+        let path = try temporaryDirectory() + "/stats.qkstats"
         let original = sampleStatistics()
         try ActivationStatisticsFile.write(original, to: path)
         let read = try ActivationStatisticsFile.read(path: path)
@@ -85,7 +86,7 @@ struct ActivationStatisticsTests {
 
     /// The decompressed image of a valid file, to damage.
     func image() throws -> [UInt8] {
-        let path = NSTemporaryDirectory() + "stats-\(UUID().uuidString).qkstats"
+        let path = try temporaryDirectory() + "/stats.qkstats"
         try ActivationStatisticsFile.write(sampleStatistics(), to: path)
         return try MappedFile(path: path).withBytes { try Zstd.decompress($0, file: path) }
     }
@@ -121,7 +122,7 @@ struct ActivationStatisticsTests {
     }
 
     @Test func nonZstdFileIsATypedError() throws {
-        let path = NSTemporaryDirectory() + "stats-\(UUID().uuidString).qkstats"
+        let path = try temporaryDirectory() + "/stats.qkstats"
         try Data("not zstd at all".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: FormatError.self) { try ActivationStatisticsFile.read(path: path) }
     }

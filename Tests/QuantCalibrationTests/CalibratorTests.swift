@@ -5,6 +5,7 @@ import QuantCore
 import QuantFormats
 import TestSupport
 import Testing
+import TestScratch
 
 /// A calibration run's statistics against a straightforward reference: every raw activation row
 /// recorded, then mean x² and max |x| computed naively in Double; and the first site's rows
@@ -66,7 +67,7 @@ struct CalibratorTests {
 
     @Test func textCorpusCutsBOSWindows() throws {
         let model = try LlamaModel(path: try TinyModel.write())
-        let path = NSTemporaryDirectory() + "calib-\(UUID().uuidString).txt"
+        let path = try temporaryDirectory() + "/calib.txt"
         try String(repeating: "the cat sat on the mat. ", count: 40).write(toFile: path, atomically: true, encoding: .utf8)
         let corpus = try CalibrationCorpus.text(path: path, tokenizer: model.tokenizer, context: 32, maxTokens: 100)
         #expect(corpus.sequences.count == 4)  // windows until 100 tokens are covered

@@ -2,6 +2,7 @@ import Foundation
 import QuantCalibration
 import QuantFormats
 import Testing
+import TestScratch
 
 /// Reading llama.cpp importance matrices: both layouts, normalization, provenance, bad files.
 struct ImportanceMatrixTests {
@@ -22,7 +23,7 @@ struct ImportanceMatrixTests {
     }
 
     func write(_ bytes: [UInt8]) throws -> String {
-        let path = NSTemporaryDirectory() + "imatrix-\(UUID().uuidString).dat"
+        let path = try temporaryDirectory() + "/imatrix.dat"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -50,7 +51,7 @@ struct ImportanceMatrixTests {
         metadata["imatrix.chunk_size"] = .uint32(512)
         let tensors = [GGUFTensorDescriptor(name: "blk.0.ffn_down.weight.in_sum2", shape: [4, 2], type: .F32),
                        GGUFTensorDescriptor(name: "blk.0.ffn_down.weight.counts", shape: [1, 2], type: .F32)]
-        let path = NSTemporaryDirectory() + "imatrix-\(UUID().uuidString).gguf"
+        let path = try temporaryDirectory() + "/imatrix.gguf"
         let data: [[Float]] = [[2, 4, 6, 8, 1, 1, 1, 1], [2, 0]]   // expert 1 saw no tokens → 1s
         try GGUFWriter(metadata: metadata, tensors: tensors).write(to: path, tensorData: data.map { $0.withUnsafeBytes(Array.init) })
         let matrix = try ImportanceMatrix(path: path)

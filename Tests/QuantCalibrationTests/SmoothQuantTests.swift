@@ -5,6 +5,7 @@ import QuantCore
 import QuantFormats
 import TestSupport
 import Testing
+import TestScratch
 
 /// SmoothQuant: the scale formula, that it moves an outlier channel's difficulty into the
 /// weights (lower W8A8 error), and that the fold leaves the float model's outputs unchanged.
@@ -66,7 +67,7 @@ struct SmoothQuantTests {
         }
         var options = ModelConverter.Options(preset: QuantizationPreset.named("F32")!)
         options.extraMetadata = plan.metadata
-        let output = NSTemporaryDirectory() + "smoothed-\(UUID().uuidString).gguf"
+        let output = try temporaryDirectory() + "/smoothed.gguf"
         _ = try ModelConverter(source: SmoothedSource(base: source, plan: plan), options: options).write(to: output)
         let smoothed = try LlamaModel(path: output)
         #expect(smoothed.file.metadata.array("quantkit.smoothquant.alpha_attn_out_in")?.count == TinyModel.blocks)

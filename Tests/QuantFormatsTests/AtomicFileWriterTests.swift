@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import QuantFormats
+import TestScratch
 
 @Suite struct AtomicFileWriterTests {
     @Test func commitMovesIntoPlaceAndReplaces() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import QuantFormats
+import TestScratch
 
 /// "Truncate or flip every byte: must throw, never crash." A crash (trap, overflow, out-of-bounds)
 /// kills the test process, so reaching the end of these loops is the assertion that matters; each

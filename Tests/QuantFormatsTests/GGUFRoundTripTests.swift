@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import QuantFormats
+import TestScratch
 
 /// A metadata set with every value type, nested and empty arrays.
 func everyValueTypeMetadata() throws -> GGUFMetadata {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import QuantFormats
+import TestScratch
 
 /// One hand-built file per GGUF validation rule, each expecting its specific error.
 @Suite struct GGUFValidationTests {

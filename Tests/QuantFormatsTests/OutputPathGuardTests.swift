@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import QuantFormats
+import TestScratch
 
 /// Outputs never replace an input, however the path reaches it, and checkpoint folders are left
 /// alone unless asked; symlinked outputs are replaced, not written through.

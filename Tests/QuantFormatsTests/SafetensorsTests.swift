@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import QuantFormats
+import TestScratch
 
 @Suite struct SafetensorsTests {
     func reason(_ header: String, data: Int) -> FormatError.Reason? {

@@ -1,13 +1,7 @@
 import Foundation
 import Testing
 @testable import QuantFormats
-
-/// A fresh temporary folder per call, removed by the OS's tmp cleaning (tests are small).
-func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "quantkit-tests-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+import TestScratch
 
 func readBytes(_ path: String) throws -> [UInt8] {
     [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))

@@ -2,6 +2,7 @@ import Foundation
 import Inference
 import QuantCore
 import QuantFormats
+import TestScratch
 
 /// Writes a tiny random llama GGUF (dim 64, 2 blocks, 4 heads, 2 KV heads, FFN 128) with a
 /// byte-level BPE vocabulary of the 256 byte tokens plus a few merges, for fast unit tests.
@@ -54,7 +55,7 @@ public enum TinyModel {
         }
         mutate(&metadata, &descriptors)
         let writer = try GGUFWriter(metadata: metadata, tensors: descriptors)
-        let path = NSTemporaryDirectory() + "quantkit-tiny-\(UUID().uuidString).gguf"
+        let path = try temporaryDirectory() + "/quantkit-tiny.gguf"
         var seed: UInt64 = 99
         try writer.write(to: path) { i, sink in
             let descriptor = descriptors[i]

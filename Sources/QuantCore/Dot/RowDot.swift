@@ -146,7 +146,7 @@ func floats8(_ levels: SIMD8<UInt32>) -> SIMD8<Float> { SIMD8<Float>(unsafeBitCa
 @inline(__always)
 func signedLevels8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<Float> {
     #if arch(x86_64) && AVX2
-    unsafeBitCast(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(eightBytes(p + offset))), to: SIMD8<Float>.self)
+    _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(eightBytes(p + offset)))  // __m256 imports as SIMD8<Float>
     #else
     SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int8>.self)))
     #endif

@@ -2,6 +2,7 @@ import Foundation
 @testable import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// Reading bitsandbytes-4bit checkpoints: `golden/bnb-linear.safetensors` is one NF4 weight
 /// (double-quantized, bf16 source) saved exactly as transformers saves it, with bitsandbytes' own
@@ -39,7 +40,7 @@ struct BnB4BitCheckpointTests {
     /// (its five companion tensors copied verbatim) and the rest plain BF16.
     static func makeCheckpoint(dropping: String? = nil) throws -> String {
         let golden = try SafetensorsFile(path: goldenPath)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bnb-\(UUID().uuidString)").path
+        let folder = try temporaryDirectory() + "/bnb"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let config = """
             {"architectures": ["LlamaForCausalLM"], "hidden_size": 576, "intermediate_size": 1536, "num_hidden_layers": 1,
@@ -82,7 +83,7 @@ struct BnB4BitCheckpointTests {
 
         // To GGUF: F32 keeps the values; NF4_DQ stores them again as NF4 with double quantization.
         for (preset, check) in [("F32", true), ("NF4_DQ", false)] {
-            let output = NSTemporaryDirectory() + "bnb-\(UUID().uuidString)-\(preset).gguf"
+            let output = try temporaryDirectory() + "/bnb-\(preset).gguf"
             _ = try ModelConverter(source: source, options: .init(preset: QuantizationPreset.named(preset)!)).write(to: output)
             let file = try GGUFFile(path: output)
             let info = try #require(file.tensor(named: "blk.0.ffn_up.weight"))

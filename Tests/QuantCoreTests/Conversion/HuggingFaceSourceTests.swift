@@ -2,6 +2,7 @@ import Foundation
 import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// A tiny Hugging Face llama folder generated on the fly: names, shapes, the q/k permutation,
 /// precision handling, metadata and the typed errors for bad checkpoints.
@@ -47,7 +48,7 @@ struct HuggingFaceSourceTests {
     static func value(row: Int, column: Int) -> Float { Float(row) + Float(column % 4) / 4 }
 
     static func makeFolder(config: String = config(), tensors: [(String, [UInt64])] = tensors(), dtype: SafetensorsDType = .BF16) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hf-\(UUID().uuidString)").path
+        let folder = try temporaryDirectory() + "/hf"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try config.write(toFile: folder + "/config.json", atomically: true, encoding: .utf8)
         try tokenizer.write(toFile: folder + "/tokenizer.json", atomically: true, encoding: .utf8)

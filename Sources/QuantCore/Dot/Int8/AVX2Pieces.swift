@@ -42,7 +42,7 @@ func bitBytes32(_ p: UnsafeRawPointer) -> __m256i {
 func loadBytes32(_ p: UnsafeRawPointer) -> __m256i { _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self)) }
 
 @inline(__always)
-func horizontalSum(_ v: __m256) -> Float { unsafeBitCast(v, to: SIMD8<Float>.self).sum() }
+func horizontalSum(_ v: __m256) -> Float { v.sum() }  // __m256 imports as SIMD8<Float>
 
 /// acc + Float(lanes)·scale.
 @inline(__always)
