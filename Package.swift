@@ -64,8 +64,9 @@ let package = Package(
         .target(name: "TestScratch", path: "Tests/Scratch", swiftSettings: codegen),
         // Generated test inputs shared by several test targets (a tiny random llama GGUF).
         .target(name: "TestSupport", dependencies: ["Inference", "QuantCore", "QuantFormats", "TestScratch"], path: "Tests/Support", swiftSettings: codegen),
+        // The malformed-file corpus under Fixtures is read in place (found via #filePath).
         .testTarget(name: "QuantFormatsTests", dependencies: ["QuantFormats", "TestScratch"],
-                    path: "Tests/QuantFormatsTests", swiftSettings: codegen),
+                    path: "Tests/QuantFormatsTests", exclude: ["Fixtures"], swiftSettings: codegen),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "QuantFormats", "TestScratch"],
                     path: "Tests/QuantCoreTests", swiftSettings: codegen),
         .testTarget(name: "QuantCalibrationTests", dependencies: ["QuantCalibration", "QuantCore", "QuantFormats", "Inference", "TestSupport", "TestScratch"],
