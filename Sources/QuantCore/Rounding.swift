@@ -18,6 +18,12 @@ func nearestInt(_ v: Float) -> Int32 {
     return Int32(bitPattern: shifted.bitPattern & 0x007f_ffff) - 0x0040_0000
 }
 
+/// `nearestInt` lane by lane, with the same float addition per lane.
+@inline(__always)
+func nearestInts(_ v: SIMD8<Float>) -> SIMD8<Int32> {
+    let shifted = v + 12_582_912
+    return (unsafeBitCast(shifted, to: SIMD8<Int32>.self) & 0x007f_ffff) &- 0x0040_0000
+}
 
 /// C's `(int8_t)f` for the small positive values the legacy quantizers produce: truncation.
 /// Exact for 0 ≤ v < 2²³ (the integer part lands in the mantissa of 2²³ + trunc(v)). Not
