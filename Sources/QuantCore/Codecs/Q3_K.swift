@@ -9,7 +9,7 @@ public enum Q3_KCodec: BlockCodec {
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {
         var levels = [Int8](repeating: 0, count: 256)
-        var scales = [Float](repeating: 0, count: 16)
+        var scales = [Float](repeating: 0, count: 16), codes = [Int32](repeating: 0, count: 16)
         for block in 0..<count / 256 {
             let xb = x + block * 256, out = blocks + block * 110
             var maxScale: Float = 0, amax: Float = 0
@@ -20,7 +20,7 @@ public enum Q3_KCodec: BlockCodec {
             }
             if maxScale != 0 {
                 let iscale = -32 / maxScale
-                let codes = (0..<16).map { j in Int32(max(-32, min(31, Int8(truncatingIfNeeded: nearestInt(iscale * scales[j]))))) + 32 }
+                for j in 0..<16 { codes[j] = Int32(max(-32, min(31, Int8(truncatingIfNeeded: nearestInt(iscale * scales[j]))))) + 32 }
                 KQuantPacking.storeQ3Scales(codes, into: out, at: 96)
                 out.storeHalf(1 / iscale, at: 108)
             } else {
@@ -68,21 +68,22 @@ public enum Q3_KCodec: BlockCodec {
             if dl == 0 { continue }
             for i in 0..<16 { levels[16 * j + i] = Int8(max(-4, min(3, nearestInt(xb[16 * j + i] / dl))) + 4) }
         }
-        var low = [UInt8](repeating: 0, count: 256)
-        for k in 0..<32 { out.storeByte(0, at: k) }
-        var m = 0
-        var bit: UInt8 = 1
-        for j in 0..<256 {
-            var level = UInt8(bitPattern: levels[j])
-            if level > 3 {
-                out.storeByte(out.load(fromByteOffset: m, as: UInt8.self) | bit, at: m)
-                level -= 4
+        // hmask byte m holds bit 2 of levels m, m + 32, …, m + 224 (bit k for level m + 32k);
+        // qs holds the low two bits. Built on the stack, one byte store each.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { low in
+            levels.withUnsafeBufferPointer { levels in
+                for m in 0..<32 {
+                    var mask: UInt8 = 0
+                    for k in 0..<8 {
+                        let level = UInt8(bitPattern: levels[m + 32 * k])
+                        mask |= (level >> 2 & 1) << k
+                        low[m + 32 * k] = level & 3
+                    }
+                    out.storeByte(mask, at: m)
+                }
             }
-            low[j] = level
-            m += 1
-            if m == 32 { m = 0; bit <<= 1 }
+            KQuantPacking.pack2Bit(UnsafePointer(low.baseAddress!), into: out, at: 32)
         }
-        low.withUnsafeBufferPointer { KQuantPacking.pack2Bit($0.baseAddress!, into: out, at: 32) }
     }
 
     public static func dequantizeRow(_ blocks: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>) {
