@@ -54,6 +54,56 @@ enum NonLinearQuantizer {
 
     static let trials = 7
 
+    /// Thresholds of `KQuantSearch.nearestIndex` on the codebook: index = #{t : 2a ≥ c[t−1] + c[t]}
+    /// (the binary search finds the last threshold passed, and they increase), and the codebook
+    /// value steps c[t] − c[t−1] that the passed thresholds add up to. All small integers, exact.
+    private static let thresholds: [Float] = (1..<16).map { Float(Int32(IQ4_NLCodec.codebook[$0 - 1]) + Int32(IQ4_NLCodec.codebook[$0])) }
+    private static let steps: [Float] = (1..<16).map { Float(Int32(IQ4_NLCodec.codebook[$0]) - Int32(IQ4_NLCodec.codebook[$0 - 1])) }
+
+    /// The block scale of `quantize_row_iq4_nl_impl`: the absmax scale, then 15 trial scales,
+    /// keeping the one maximising (Σw·q·x)²/Σw·q². The 16 candidates are independent, so they run
+    /// as two 8-lane registers in one pass over the block (lane 0 the absmax scale, lanes 1…15
+    /// the trials −7…7, the reference's order); every lane accumulates over j in the reference's
+    /// order with its rounding, and the choice is then made sequentially as the reference makes it.
+    private static func bestScale(_ xb: UnsafePointer<Float>, weights: UnsafePointer<Float>, max: Float) -> Float {
+        typealias V = SIMD8<Float>
+        let first = Float(IQ4_NLCodec.codebook[0])
+        var low = V(repeating: 0), high = V(repeating: 0)
+        low[0] = 1 / (-max / first)
+        for lane in 1..<16 {
+            let id = Float(Int32(lane - 1 - trials) + Int32(IQ4_NLCodec.codebook[0])) / max
+            if lane < 8 { low[lane] = id } else { high[lane - 8] = id }
+        }
+        var sumqx = (V(), V()), sumq2 = (V(), V())
+        thresholds.withUnsafeBufferPointer { thresholds in
+            steps.withUnsafeBufferPointer { steps in
+                @inline(__always) func accumulate(_ id: V, _ j: Int, _ sqx: inout V, _ sq2: inout V) {
+                    let a = id * xb[j], twice = a + a
+                    var q = V(repeating: first)
+                    for t in 0..<15 { q += V(repeating: 0).replacing(with: steps[t], where: twice .>= thresholds[t]) }
+                    let wq = weights[j] * q
+                    sqx += wq * xb[j]
+                    sq2 += wq * q
+                }
+                for j in 0..<32 {
+                    accumulate(low, j, &sumqx.0, &sumq2.0)
+                    accumulate(high, j, &sumqx.1, &sumq2.1)
+                }
+            }
+        }
+        @inline(__always) func lane(_ v: (V, V), _ k: Int) -> Float { k < 8 ? v.0[k] : v.1[k - 8] }
+        var d = lane(sumq2, 0) > 0 ? lane(sumqx, 0) / lane(sumq2, 0) : 0
+        var best = d * lane(sumqx, 0)
+        for k in 1..<16 {
+            let sqx = lane(sumqx, k), sq2 = lane(sumq2, k)
+            if sq2 > 0 && sqx * sqx > best * sq2 {
+                d = sqx / sq2
+                best = d * sqx
+            }
+        }
+        return d
+    }
+
     static func quantizeSuperBlock(_ x: UnsafePointer<Float>, size: Int, importance: UnsafePointer<Float>?,
                                    into out: UnsafeMutableRawPointer, layout: Layout) {
         IQ4_NLCodec.codebook.withUnsafeBufferPointer { codebookBuffer in
@@ -79,33 +129,7 @@ enum NonLinearQuantizer {
                     for j in 0..<32 { levels[ib * 32 + j] = 0 }
                     continue
                 }
-                var d = -max / Float(values[0])
-                var id = 1 / d
-                var sumqx: Float = 0, sumq2: Float = 0
-                for j in 0..<32 {
-                    let l = KQuantSearch.nearestIndex(values, count: 16, id * xb[j])
-                    levels[ib * 32 + j] = UInt8(l)
-                    let q = Float(values[l]), wq = weight[j] * q
-                    sumqx = mulAdd(wq, xb[j], sumqx)
-                    sumq2 = mulAdd(wq, q, sumq2)
-                }
-                d = sumq2 > 0 ? sumqx / sumq2 : 0
-                var best = d * sumqx
-                for trial in -trials...trials {
-                    id = Float(Int32(trial) + Int32(values[0])) / max
-                    sumqx = 0
-                    sumq2 = 0
-                    for j in 0..<32 {
-                        let l = KQuantSearch.nearestIndex(values, count: 16, id * xb[j])
-                        let q = Float(values[l]), wq = weight[j] * q
-                        sumqx = mulAdd(wq, xb[j], sumqx)
-                        sumq2 = mulAdd(wq, q, sumq2)
-                    }
-                    if sumq2 > 0 && sumqx * sumqx > best * sumq2 {
-                        d = sumqx / sumq2
-                        best = d * sumqx
-                    }
-                }
+                let d = weight.withUnsafeBufferPointer { bestScale(xb, weights: $0.baseAddress!, max: max) }
                 scales[ib] = d
                 if abs(d) > amaxScale { amaxScale = abs(d); maxScale = d }
             }
