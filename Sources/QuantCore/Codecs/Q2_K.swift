@@ -8,18 +8,16 @@ public enum Q2_KCodec: BlockCodec {
     public static let fields = [BlockField("scales", 0, 16), BlockField("qs", 16, 64), BlockField("d", 80, 2), BlockField("dmin", 82, 2)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {
-        var levels = [UInt8](repeating: 0, count: 256), scratch = [UInt8](repeating: 0, count: 16)
-        var weights = [Float](repeating: 0, count: 16)
+        var levels = [UInt8](repeating: 0, count: 256)
+        var weights = [Float](repeating: 0, count: 256)
         var scales = [Float](repeating: 0, count: 16), mins = [Float](repeating: 0, count: 16)
         for block in 0..<count / 256 {
             let xb = x + block * 256, out = blocks + block * 84
+            for l in 0..<256 { weights[l] = abs(xb[l]) }
+            searchGroups(xb, weights: weights, levels: &levels, scales: &scales, mins: &mins,
+                         rmin: -0.5, rdelta: 0.1, nstep: 15, variant: .qkx2(useMad: true))
             var maxScale: Float = 0, maxMin: Float = 0
             for j in 0..<16 {
-                for l in 0..<16 { weights[l] = abs(xb[16 * j + l]) }
-                levels.withUnsafeMutableBufferPointer { L in
-                    scales[j] = KQuantSearch.asymmetric(16, nmax: 3, xb + 16 * j, weights: weights, L.baseAddress! + 16 * j,
-                                                        theMin: &mins[j], scratch: &scratch, rmin: -0.5, rdelta: 0.1, nstep: 15, variant: .qkx2(useMad: true))
-                }
                 if scales[j] > maxScale { maxScale = scales[j] }
                 if mins[j] > maxMin { maxMin = mins[j] }
             }
@@ -46,8 +44,8 @@ public enum Q2_KCodec: BlockCodec {
     /// 4-bit scales and mins chosen by `make_qp_quants` weighted by each group's Σw.
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, importance: UnsafePointer<Float>,
                                    into blocks: UnsafeMutableRawPointer) {
-        var levels = [UInt8](repeating: 0, count: 256), scratch = [UInt8](repeating: 0, count: 16)
-        var weights = [Float](repeating: 0, count: 16), groupWeights = [Float](repeating: 0, count: 16)
+        var levels = [UInt8](repeating: 0, count: 256)
+        var weights = [Float](repeating: 0, count: 256), groupWeights = [Float](repeating: 0, count: 16)
         var scales = [Float](repeating: 0, count: 16), mins = [Float](repeating: 0, count: 16)
         var scaleCodes = [UInt8](repeating: 0, count: 16), minCodes = [UInt8](repeating: 0, count: 16)
         for block in 0..<count / 256 {
@@ -56,19 +54,35 @@ public enum Q2_KCodec: BlockCodec {
             for j in 0..<256 { sumx2 = mulAdd(xb[j], xb[j], sumx2) }
             let sigma2 = sumx2 / 256
             for j in 0..<16 {
-                for l in 0..<16 { weights[l] = qw[16 * j + l] * mulAdd(xb[16 * j + l], xb[16 * j + l], sigma2).squareRoot() }
+                for l in 0..<16 { weights[16 * j + l] = qw[16 * j + l] * mulAdd(xb[16 * j + l], xb[16 * j + l], sigma2).squareRoot() }
                 groupWeights[j] = 0
-                for l in 0..<16 { groupWeights[j] += weights[l] }
-                levels.withUnsafeMutableBufferPointer { L in
-                    scales[j] = KQuantSearch.asymmetric(16, nmax: 3, xb + 16 * j, weights: weights, L.baseAddress! + 16 * j,
-                                                                theMin: &mins[j], scratch: &scratch, rmin: -0.9, rdelta: 0.05, nstep: 36, variant: .qkx3)
-                }
+                for l in 0..<16 { groupWeights[j] += weights[16 * j + l] }
             }
+            searchGroups(xb, weights: weights, levels: &levels, scales: &scales, mins: &mins,
+                         rmin: -0.9, rdelta: 0.05, nstep: 36, variant: .qkx3)
             let dm = KQuantSearch.positive(16, nmax: 15, scales, &scaleCodes, weights: groupWeights)
             let mm = KQuantSearch.positive(16, nmax: 15, mins, &minCodes, weights: groupWeights)
             out.storeHalf(dm, at: 80)
             out.storeHalf(mm, at: 82)
             finish(xb, codes: (0..<16).map { scaleCodes[$0] | minCodes[$0] << 4 }, levels: &levels, out: out)
+        }
+    }
+
+    /// The asymmetric search for the 16 groups of a super-block, eight at a time.
+    private static func searchGroups(_ xb: UnsafePointer<Float>, weights: [Float], levels: inout [UInt8], scales: inout [Float],
+                                     mins: inout [Float], rmin: Float, rdelta: Float, nstep: Int, variant: KQuantSearch.AsymmetricVariant) {
+        weights.withUnsafeBufferPointer { w in
+            levels.withUnsafeMutableBufferPointer { l in
+                scales.withUnsafeMutableBufferPointer { s in
+                    mins.withUnsafeMutableBufferPointer { m in
+                        for half in 0..<2 {
+                            KQuantSearch.asymmetric8(16, nmax: 3, xb + 128 * half, weights: w.baseAddress! + 128 * half,
+                                                     l.baseAddress! + 128 * half, scales: s.baseAddress! + 8 * half,
+                                                     mins: m.baseAddress! + 8 * half, rmin: rmin, rdelta: rdelta, nstep: nstep, variant: variant)
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -50,22 +50,22 @@ enum KQuant32 {
     static func quantizeReference(_ x: UnsafePointer<Float>, count: Int, nmax: Int32, rmin: Float, rdelta: Float, nstep: Int,
                                   blockBytes: Int, into blocks: UnsafeMutableRawPointer,
                                   pack: ([UInt8], UnsafeMutableRawPointer) -> Void) {
-        var levels = [UInt8](repeating: 0, count: 256), scratch = [UInt8](repeating: 0, count: 32)
-        var weights = [Float](repeating: 0, count: 32)
+        var levels = [UInt8](repeating: 0, count: 256)
+        var weights = [Float](repeating: 0, count: 256)
         var scales = [Float](repeating: 0, count: 8), mins = [Float](repeating: 0, count: 8)
         for block in 0..<count / 256 {
             let xb = x + block * 256, out = blocks + block * blockBytes
-            var maxScale: Float = 0, maxMin: Float = 0
             for j in 0..<8 {
                 let xs = xb + 32 * j
                 var sumx2: Float = 0
                 for l in 0..<32 { sumx2 = mulAdd(xs[l], xs[l], sumx2) }
                 let av = (sumx2 / 32).squareRoot()
-                for l in 0..<32 { weights[l] = av + abs(xs[l]) }
-                scales[j] = levels.withUnsafeMutableBufferPointer {
-                    KQuantSearch.asymmetric(32, nmax: nmax, xs, weights: weights, $0.baseAddress! + 32 * j, theMin: &mins[j],
-                                            scratch: &scratch, rmin: rmin, rdelta: rdelta, nstep: nstep, variant: .qkx2(useMad: false))
-                }
+                for l in 0..<32 { weights[32 * j + l] = av + abs(xs[l]) }
+            }
+            searchGroups(xb, weights: weights, levels: &levels, scales: &scales, mins: &mins, nmax: nmax,
+                         rmin: rmin, rdelta: rdelta, nstep: nstep, variant: .qkx2(useMad: false))
+            var maxScale: Float = 0, maxMin: Float = 0
+            for j in 0..<8 {
                 if scales[j] > maxScale { maxScale = scales[j] }
                 if mins[j] > maxMin { maxMin = mins[j] }
             }
@@ -85,8 +85,8 @@ enum KQuant32 {
     static func quantizeWeighted(_ x: UnsafePointer<Float>, count: Int, importance: UnsafePointer<Float>, nmax: Int32,
                                  blockBytes: Int, into blocks: UnsafeMutableRawPointer,
                                  pack: ([UInt8], UnsafeMutableRawPointer) -> Void) {
-        var levels = [UInt8](repeating: 0, count: 256), scratch = [UInt8](repeating: 0, count: 32)
-        var weights = [Float](repeating: 0, count: 32), groupWeights = [Float](repeating: 0, count: 8)
+        var levels = [UInt8](repeating: 0, count: 256)
+        var weights = [Float](repeating: 0, count: 256), groupWeights = [Float](repeating: 0, count: 8)
         var scales = [Float](repeating: 0, count: 8), mins = [Float](repeating: 0, count: 8)
         var scaleCodes = [UInt8](repeating: 0, count: 8), minCodes = [UInt8](repeating: 0, count: 8)
         for block in 0..<count / 256 {
@@ -96,15 +96,13 @@ enum KQuant32 {
             let sigma2 = 2 * sumx2 / 256
             for j in 0..<8 {
                 let xs = xb + 32 * j
-                for l in 0..<32 { weights[l] = qw[32 * j + l] * mulAdd(xs[l], xs[l], sigma2).squareRoot() }
+                for l in 0..<32 { weights[32 * j + l] = qw[32 * j + l] * mulAdd(xs[l], xs[l], sigma2).squareRoot() }
                 var sumw: Float = 0
-                for l in 0..<32 { sumw += weights[l] }
+                for l in 0..<32 { sumw += weights[32 * j + l] }
                 groupWeights[j] = sumw
-                scales[j] = levels.withUnsafeMutableBufferPointer {
-                    KQuantSearch.asymmetric(32, nmax: nmax, xs, weights: weights, $0.baseAddress! + 32 * j, theMin: &mins[j],
-                                                    scratch: &scratch, rmin: -0.9, rdelta: 0.05, nstep: 36, variant: .qkx3)
-                }
             }
+            searchGroups(xb, weights: weights, levels: &levels, scales: &scales, mins: &mins, nmax: nmax,
+                         rmin: -0.9, rdelta: 0.05, nstep: 36, variant: .qkx3)
             let dBlock = KQuantSearch.positive(8, nmax: 63, scales, &scaleCodes, weights: groupWeights)
             let mBlock = KQuantSearch.positive(8, nmax: 63, mins, &minCodes, weights: groupWeights)
             KQuantPacking.storeScaleMins(scaleCodes.map { min(63, $0) }, minCodes.map { min(63, $0) }, into: out, at: 4)
@@ -112,6 +110,22 @@ enum KQuant32 {
             out.storeHalf(mBlock, at: 2)
             requantize(xb, nmax: nmax, levels: &levels, out: out)
             pack(levels, out)
+        }
+    }
+
+    /// The asymmetric search for the 8 groups of 32 of a super-block, all at once.
+    private static func searchGroups(_ xb: UnsafePointer<Float>, weights: [Float], levels: inout [UInt8], scales: inout [Float],
+                                     mins: inout [Float], nmax: Int32, rmin: Float, rdelta: Float, nstep: Int,
+                                     variant: KQuantSearch.AsymmetricVariant) {
+        weights.withUnsafeBufferPointer { w in
+            levels.withUnsafeMutableBufferPointer { l in
+                scales.withUnsafeMutableBufferPointer { s in
+                    mins.withUnsafeMutableBufferPointer { m in
+                        KQuantSearch.asymmetric8(32, nmax: nmax, xb, weights: w.baseAddress!, l.baseAddress!, scales: s.baseAddress!,
+                                                 mins: m.baseAddress!, rmin: rmin, rdelta: rdelta, nstep: nstep, variant: variant)
+                    }
+                }
+            }
         }
     }
 
