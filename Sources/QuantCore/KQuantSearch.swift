@@ -107,7 +107,7 @@ enum KQuantSearch {
     /// scales from (rmin + nmax)/(max − min) in steps of rdelta, each solved by weighted least
     /// squares for scale and min. Returns the scale; `theMin` receives −min (≥ 0).
     static func asymmetric(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
-                           _ levels: UnsafeMutablePointer<UInt8>, theMin: inout Float, scratch: UnsafeMutablePointer<UInt8>,
+                           _ levels: UnsafeMutablePointer<UInt8>, theMin: inout Float,
                            rmin: Float, rdelta: Float, nstep: Int, variant: AsymmetricVariant) -> Float {
         let useMad: Bool
         if case let .qkx2(mad) = variant { useMad = mad } else { useMad = false }
@@ -145,41 +145,44 @@ enum KQuantSearch {
             theMin = -min
             return scale
         }
-        for step in 0...nstep {
-            iscale = (mulAdd(rdelta, Float(step), rmin) + Float(nmax)) / (max - min)
-            var sumL: Float = 0, sumL2: Float = 0, sumXL: Float = 0
-            for i in 0..<n {
-                let l: Int32
-                switch variant {
-                case .qkx2:
-                    l = Swift.max(0, Swift.min(nmax, nearestInt(iscale * (x[i] - min))))
-                case .qkx3:
-                    let v = iscale * (x[i] - min)
-                    l = v > 0 ? nearestInt(Swift.min(v, Float(nmax))) : 0
-                }
-                scratch[i] = UInt8(truncatingIfNeeded: l)
-                let w = weights[i], fl = Float(l)
-                sumL = mulAdd(w, fl, sumL)
-                sumL2 = mulAdd(w * fl, fl, sumL2)
-                sumXL = mulAdd(w * fl, x[i], sumXL)
-            }
-            let D = mulAdd(sumW, sumL2, -(sumL * sumL))
-            if D > 0 {
-                var thisScale = mulAdd(sumW, sumXL, -(sumX * sumL)) / D
-                var thisMin = mulAdd(sumL2, sumX, -(sumL * sumXL)) / D
-                if thisMin > 0 {
-                    thisMin = 0
-                    thisScale = sumXL / sumL2
-                }
-                var candidateError: Float = 0
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { candidate in
+            let scratch = candidate.baseAddress!
+            for step in 0...nstep {
+                iscale = (mulAdd(rdelta, Float(step), rmin) + Float(nmax)) / (max - min)
+                var sumL: Float = 0, sumL2: Float = 0, sumXL: Float = 0
                 for i in 0..<n {
-                    candidateError = mulAdd(weights[i], error(mulAdd(thisScale, Float(scratch[i]), thisMin) - x[i]), candidateError)
+                    let l: Int32
+                    switch variant {
+                    case .qkx2:
+                        l = Swift.max(0, Swift.min(nmax, nearestInt(iscale * (x[i] - min))))
+                    case .qkx3:
+                        let v = iscale * (x[i] - min)
+                        l = v > 0 ? nearestInt(Swift.min(v, Float(nmax))) : 0
+                    }
+                    scratch[i] = UInt8(truncatingIfNeeded: l)
+                    let w = weights[i], fl = Float(l)
+                    sumL = mulAdd(w, fl, sumL)
+                    sumL2 = mulAdd(w * fl, fl, sumL2)
+                    sumXL = mulAdd(w * fl, x[i], sumXL)
                 }
-                if candidateError < bestError {
-                    for i in 0..<n { levels[i] = scratch[i] }
-                    bestError = candidateError
-                    scale = thisScale
-                    min = thisMin
+                let D = mulAdd(sumW, sumL2, -(sumL * sumL))
+                if D > 0 {
+                    var thisScale = mulAdd(sumW, sumXL, -(sumX * sumL)) / D
+                    var thisMin = mulAdd(sumL2, sumX, -(sumL * sumXL)) / D
+                    if thisMin > 0 {
+                        thisMin = 0
+                        thisScale = sumXL / sumL2
+                    }
+                    var candidateError: Float = 0
+                    for i in 0..<n {
+                        candidateError = mulAdd(weights[i], error(mulAdd(thisScale, Float(scratch[i]), thisMin) - x[i]), candidateError)
+                    }
+                    if candidateError < bestError {
+                        for i in 0..<n { levels[i] = scratch[i] }
+                        bestError = candidateError
+                        scale = thisScale
+                        min = thisMin
+                    }
                 }
             }
         }

@@ -25,16 +25,25 @@ enum LegacyWeighted {
                            blockBytes: Int, into blocks: UnsafeMutableRawPointer,
                            store: (Float, Float, UnsafePointer<UInt8>, UnsafeMutableRawPointer) -> Void) {
         let sigma2 = rowMeanSquare(x, count)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { weights in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
-                let levels = buffer.baseAddress!, scratch = buffer.baseAddress! + 32
-                for block in 0..<count / 32 {
+        // Eight blocks at a time through the lane-parallel search, the rest one by one.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * 32 + 16) { buffer in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8 * 32) { levels in
+                let weights = buffer.baseAddress!, scales = weights + 8 * 32, mins = scales + 8
+                let blockCount = count / 32
+                var block = 0
+                while block < blockCount {
+                    let group = blockCount - block >= 8 ? 8 : 1
                     let xb = x + block * 32, qw = importance + block * 32
-                    for j in 0..<32 { weights[j] = qw[j] * mulAdd(xb[j], xb[j], sigma2).squareRoot() }
-                    var theMin: Float = 0
-                    let d = KQuantSearch.asymmetric(32, nmax: nmax, xb, weights: weights.baseAddress!, levels, theMin: &theMin,
-                                                    scratch: scratch, rmin: -0.9, rdelta: 0.05, nstep: 36, variant: .qkx3)
-                    store(d, -theMin, levels, blocks + block * blockBytes)
+                    for j in 0..<32 * group { weights[j] = qw[j] * mulAdd(xb[j], xb[j], sigma2).squareRoot() }
+                    if group == 8 {
+                        KQuantSearch.asymmetric8(32, nmax: nmax, xb, weights: weights, levels.baseAddress!, scales: scales, mins: mins,
+                                                 rmin: -0.9, rdelta: 0.05, nstep: 36, variant: .qkx3)
+                    } else {
+                        scales[0] = KQuantSearch.asymmetric(32, nmax: nmax, xb, weights: weights, levels.baseAddress!, theMin: &mins[0],
+                                                            rmin: -0.9, rdelta: 0.05, nstep: 36, variant: .qkx3)
+                    }
+                    for g in 0..<group { store(scales[g], -mins[g], levels.baseAddress! + 32 * g, blocks + (block + g) * blockBytes) }
+                    block += group
                 }
             }
         }
