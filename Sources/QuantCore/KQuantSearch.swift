@@ -94,6 +94,62 @@ enum KQuantSearch {
         return suml2 > 0 ? sumlx / suml2 : 0
     }
 
+    /// `q3` for eight groups at once, one per SIMD lane (group g's n values at x + g·n, levels to
+    /// levels + g·n, scale to scales[g]); each lane is the exact sequential search, its
+    /// accept/reject decisions masks. A lane whose pass changed nothing would change nothing in
+    /// further passes either, so running passes until no lane changes equals stopping per lane.
+    static func q3x8(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int8>,
+                     scales: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD8<Float>
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * n) { buffer in
+            let xs = buffer.baseAddress!, ls = xs + n
+            for i in 0..<n {
+                for g in 0..<8 { xs[i][g] = x[g * n + i] }
+            }
+            var amax = V(), maximum = V()
+            for i in 0..<n {
+                let ax = unsafeBitCast(unsafeBitCast(xs[i], to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: V.self)
+                let larger = ax .> amax
+                amax.replace(with: ax, where: larger)
+                maximum.replace(with: xs[i], where: larger)
+            }
+            let zeroGroup = amax .< groupMaxEps
+            let lowest = SIMD8<Int32>(repeating: -nmax), highest = SIMD8<Int32>(repeating: nmax - 1)
+            let iscale = -Float(nmax) / maximum
+            var sumlx = V(), suml2 = V()
+            for i in 0..<n {
+                let fl = V(nearestInts(iscale * xs[i]).clamped(lowerBound: lowest, upperBound: highest))
+                ls[i] = fl
+                let w = xs[i] * xs[i]
+                sumlx = (w * xs[i]) * fl + sumlx
+                suml2 = (w * fl) * fl + suml2
+            }
+            for _ in 0..<5 {
+                var changed = SIMDMask<SIMD8<Int32>>(repeating: false)
+                for i in 0..<n {
+                    let w = xs[i] * xs[i], wx = w * xs[i], current = ls[i]
+                    let slx = -wx * current + sumlx
+                    let sl2 = -(w * current) * current + suml2
+                    let newL = V(nearestInts(xs[i] * sl2 / slx).clamped(lowerBound: lowest, upperBound: highest))
+                    let slxNew = wx * newL + slx, sl2New = (w * newL) * newL + sl2
+                    let accept = (slx .> 0) .& (newL .!= current) .& (sl2New .> 0)
+                        .& ((slxNew * slxNew) * suml2 .> (sumlx * sumlx) * sl2New)
+                    ls[i].replace(with: newL, where: accept)
+                    sumlx.replace(with: slxNew, where: accept)
+                    suml2.replace(with: sl2New, where: accept)
+                    changed .|= accept
+                }
+                if !any(changed) { break }
+            }
+            var scale = sumlx / suml2
+            scale.replace(with: 0, where: .!(suml2 .> 0) .| zeroGroup)
+            for g in 0..<8 {
+                scales[g] = scale[g]
+                for i in 0..<n { levels[g * n + i] = zeroGroup[g] ? 0 : Int8(ls[i][g]) + Int8(nmax) }
+            }
+        }
+    }
+
     /// The two asymmetric searches of ggml-quants.c, which differ in three details.
     enum AsymmetricVariant {
         /// `make_qkx2_quants`: levels clamped to [0, nmax]; error |d| (MAD) or d².

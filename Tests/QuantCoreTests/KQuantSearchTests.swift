@@ -56,4 +56,18 @@ import Testing
             }
         }
     }
+
+    @Test func q3x8MatchesTheScalarSearch() {
+        for seed in [UInt64(3), 11, 42] {
+            let x = Self.groups(16, seed: seed)
+            var levels = [Int8](repeating: 0, count: 128), scales = [Float](repeating: .nan, count: 8)
+            KQuantSearch.q3x8(16, nmax: 4, x, &levels, scales: &scales)
+            for g in 0..<8 {
+                var expected = [Int8](repeating: 0, count: 16)
+                let scale = x.withUnsafeBufferPointer { KQuantSearch.q3(16, nmax: 4, $0.baseAddress! + 16 * g, &expected) }
+                #expect(scales[g].bitPattern == scale.bitPattern, "seed \(seed) group \(g): scale")
+                #expect(Array(levels[16 * g..<16 * (g + 1)]) == expected, "seed \(seed) group \(g): levels")
+            }
+        }
+    }
 }

@@ -12,9 +12,15 @@ public enum Q3_KCodec: BlockCodec {
         var scales = [Float](repeating: 0, count: 16), codes = [Int32](repeating: 0, count: 16)
         for block in 0..<count / 256 {
             let xb = x + block * 256, out = blocks + block * 110
+            levels.withUnsafeMutableBufferPointer { l in
+                scales.withUnsafeMutableBufferPointer { s in
+                    for half in 0..<2 {
+                        KQuantSearch.q3x8(16, nmax: 4, xb + 128 * half, l.baseAddress! + 128 * half, scales: s.baseAddress! + 8 * half)
+                    }
+                }
+            }
             var maxScale: Float = 0, amax: Float = 0
             for j in 0..<16 {
-                scales[j] = levels.withUnsafeMutableBufferPointer { KQuantSearch.q3(16, nmax: 4, xb + 16 * j, $0.baseAddress! + 16 * j) }
                 let scale = abs(scales[j])
                 if scale > amax { amax = scale; maxScale = scales[j] }
             }
