@@ -29,26 +29,50 @@ public enum BnBDoubleQuant {
 }
 
 /// bitsandbytes' blockwise 8-bit quantization against a 256-entry code (`quantize_blockwise` on
-/// CPU): per block absmax = max|x|, normed = x/absmax, the code entry at or below normed by binary
-/// search, moved up one when the next entry is strictly closer.
+/// CPU, bitsandbytes 0.50): per block absmax = max|x| (NaN ignored), z = x·(1/absmax), then not
+/// the nearest code entry but a 16-bit grid lookup: k = ⌊(z + 1)·32767.5 + 0.5⌋ and the entry
+/// nearest to k/32767.5 − 1. So a z within half a grid step (1.5e-5) of the midpoint between two
+/// entries can land on the farther one. Established against the library itself (pip
+/// bitsandbytes 0.50.2, `cquantize_blockwise_cpu_fp32`): 0 differing indices on 2 000 000 random
+/// z, on 197 370 z at and one ulp beside every grid edge and code midpoint, and on 5 120 000
+/// values in 20 000 random blocks; x/absmax instead of x·(1/absmax) differs in 5 of those, and an
+/// exact nearest-entry search in 8 of the 11 400 golden indices.
 public enum Blockwise8Bit {
     public static func quantize(_ x: [Float], code: [Float], blocksize: Int) -> (indices: [UInt8], absmax: [Float]) {
+        let table = code == DynamicMap.signed ? signedMapTable : gridTable(code)
         var indices = [UInt8](repeating: 0, count: x.count)
         var absmax: [Float] = []
         for start in stride(from: 0, to: x.count, by: blocksize) {
             let end = min(x.count, start + blocksize)
-            var amax = -Float.greatestFiniteMagnitude
-            for i in start..<end { amax = max(amax, abs(x[i])) }
+            var amax: Float = 0
+            for i in start..<end where abs(x[i]) > amax { amax = abs(x[i]) }
             absmax.append(amax)
-            for i in start..<end {
-                let normed = x[i] / amax
-                var index = lowerIndex(normed, code)
-                if index < code.count - 1, abs(normed - code[index + 1]) < abs(normed - code[index]) { index += 1 }
-                indices[i] = UInt8(index)
-            }
+            let inverse = 1 / amax
+            for i in start..<end { indices[i] = table[gridIndex(x[i] * inverse)] }
         }
         return (indices, absmax)
     }
+
+    /// ⌊(z + 1)·32767.5 + 0.5⌋ in f32, clamped to the table; NaN (a zero block's 0·∞) gives 0,
+    /// as the library does.
+    @inline(__always)
+    static func gridIndex(_ z: Float) -> Int {
+        let k = (z + 1) * 32767.5 + 0.5
+        guard k >= 0 else { return 0 }
+        return k >= 65535 ? 65535 : Int(k)
+    }
+
+    /// For each grid point k/32767.5 − 1 (f32), the nearest code entry (the lower one on a tie).
+    static func gridTable(_ code: [Float]) -> [UInt8] {
+        (0..<65536).map { k in
+            let v = Float(k) / 32767.5 - 1
+            var index = lowerIndex(v, code)
+            if index < code.count - 1, abs(v - code[index + 1]) < abs(v - code[index]) { index += 1 }
+            return UInt8(index)
+        }
+    }
+
+    private static let signedMapTable = gridTable(DynamicMap.signed)
 
     /// The largest i with code[i] ≤ v (0 when v is below every entry).
     static func lowerIndex(_ v: Float, _ code: [Float]) -> Int {
