@@ -1,6 +1,7 @@
 import CBLAS
 import Dispatch
 import Foundation
+import QuantCore
 import QuantFormats
 
 /// A llama model ready to run: the mapped GGUF, its configuration, weights and tokenizer.
@@ -205,6 +206,14 @@ enum Attention {
                     var h = worker
                     while h < c.headCount {
                         let g = h / group
+                        if T == 1 {
+                            // Generating one token: a vector against the cache. sgemm packed both
+                            // operands on every call for this, 4 % of the token time in perf.
+                            decodeHead(q + h * hd, keys: k + g * hd, values: v + g * hd, stride: kv, positions: positions,
+                                       headDimension: hd, scale: scale, scores: scores, into: o + h * hd)
+                            h += min(threads, c.headCount)
+                            continue
+                        }
                         // scores[T × positions] = Q_h · K_gᵀ
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(positions), Int32(hd), scale,
                                     q + h * hd, Int32(d), k + g * hd, Int32(kv), 0, scores, Int32(positions))
@@ -222,6 +231,29 @@ enum Attention {
                     }
                 }
             }
+        }
+    }
+}
+
+extension Attention {
+    /// One query head against `positions` cached keys and values (row stride `stride` floats):
+    /// softmax(q·kⱼ·scale) weighted sum of vⱼ.
+    static func decodeHead(_ q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int,
+                           positions: Int, headDimension hd: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+                           into out: UnsafeMutablePointer<Float>) {
+        for j in 0..<positions { scores[j] = scale * dotFloats(q, keys + j * stride, count: hd) }
+        Kernels.softmax(scores, positions)
+        out.update(repeating: 0, count: hd)
+        for j in 0..<positions {
+            let p = scores[j], value = values + j * stride
+            var i = 0
+            while i + 8 <= hd {
+                let o = UnsafeMutableRawPointer(out + i)
+                o.storeBytes(of: o.loadUnaligned(as: SIMD8<Float>.self)
+                             + p * UnsafeRawPointer(value + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < hd { out[i] += p * value[i]; i += 1 }
         }
     }
 }
