@@ -112,6 +112,23 @@ extension MatMul {
             return q
         }
         defer { quantized.forEach { $0.deallocate() } }
+        #if arch(x86_64) && AVX2
+        if let interleaved = w.interleavedQ4_0 {
+            // Chunks start at multiples of 64 rows, so every chunk is whole groups of eight.
+            forEachRowChunk(rows: w.rows, threads: threads, into: out) { _, rows, out in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: InterleavedQ4_0.rowsPerGroup) { dots in
+                    for first in stride(from: rows.lowerBound, to: rows.upperBound, by: InterleavedQ4_0.rowsPerGroup) {
+                        for t in 0..<tokens {
+                            InterleavedQ4_0.dot8(interleaved.pointer, group: first / InterleavedQ4_0.rowsPerGroup, quantized[t],
+                                                 columns: w.columns, into: dots.baseAddress!)
+                            for r in 0..<InterleavedQ4_0.rowsPerGroup { out[t * w.rows + first + r] = dots[r] }
+                        }
+                    }
+                }
+            }
+            return
+        }
+        #endif
         forEachRowChunk(rows: w.rows, threads: threads, into: out) { _, rows, out in
             for row in rows {
                 for t in 0..<tokens { out[t * w.rows + row] = dot.dot(w.data + row * w.rowBytes, quantized[t], count: w.columns) }

@@ -21,6 +21,9 @@ public struct WeightMatrix: @unchecked Sendable {
     let int8RowDot: (any Int8RowDotCodec.Type)?
     /// Decoded-at-load storage when the stored form cannot be read row by row (NF4_DQ).
     private let owned: OwnedBytes?
+    /// Q4_0 rows interleaved in groups of eight for the generation kernel (`InterleavedQ4_0`);
+    /// the stored rows stay in use for batches.
+    let interleavedQ4_0: OwnedBytes?
 
     init(name: String, info: GGUFTensorInfo, file: GGUFFile) throws {
         guard info.shape.count == 2 || (info.shape.count == 1) else {
@@ -47,6 +50,13 @@ public struct WeightMatrix: @unchecked Sendable {
         int8RowDot = codec as? any Int8RowDotCodec.Type
         rowBytes = columns / codec.blockSize * codec.blockBytes
         data = owned.map { UnsafeRawPointer($0.pointer) } ?? UnsafeRawPointer(file.data(for: info).baseAddress!)
+        if storedType == .Q4_0 && InterleavedQ4_0.applies(rows: rows, columns: columns) {
+            let copy = OwnedBytes(byteCount: InterleavedQ4_0.byteCount(rows: rows, columns: columns))
+            InterleavedQ4_0.repack(data, rows: rows, columns: columns, into: copy.pointer)
+            interleavedQ4_0 = copy
+        } else {
+            interleavedQ4_0 = nil
+        }
     }
 
     /// Decodes rows `range` into `output` (range.count × columns floats).
@@ -75,6 +85,9 @@ final class OwnedBytes: @unchecked Sendable {
     init(_ bytes: [UInt8]) {
         pointer = .allocate(byteCount: max(1, bytes.count), alignment: 64)
         bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+    }
+    init(byteCount: Int) {
+        pointer = .allocate(byteCount: max(1, byteCount), alignment: 64)
     }
     deinit { pointer.deallocate() }
 }
