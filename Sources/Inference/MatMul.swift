@@ -113,15 +113,16 @@ extension MatMul {
         }
         defer { quantized.forEach { $0.deallocate() } }
         #if arch(x86_64) && AVX2
-        if let interleaved = w.interleavedQ4_0 {
+        if let interleaved = w.interleaved {
             // Chunks start at multiples of 64 rows, so every chunk is whole groups of eight.
+            let group = InterleavedRows.rowsPerGroup
             forEachRowChunk(rows: w.rows, threads: threads, into: out) { _, rows, out in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: InterleavedQ4_0.rowsPerGroup) { dots in
-                    for first in stride(from: rows.lowerBound, to: rows.upperBound, by: InterleavedQ4_0.rowsPerGroup) {
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: group) { dots in
+                    for first in stride(from: rows.lowerBound, to: rows.upperBound, by: group) {
                         for t in 0..<tokens {
-                            InterleavedQ4_0.dot8(interleaved.pointer, group: first / InterleavedQ4_0.rowsPerGroup, quantized[t],
+                            InterleavedRows.dot8(dot, interleaved.pointer, group: first / group, rowBytes: w.rowBytes, quantized[t],
                                                  columns: w.columns, into: dots.baseAddress!)
-                            for r in 0..<InterleavedQ4_0.rowsPerGroup { out[t * w.rows + first + r] = dots[r] }
+                            for r in 0..<group { out[t * w.rows + first + r] = dots[r] }
                         }
                     }
                 }

@@ -21,9 +21,9 @@ public struct WeightMatrix: @unchecked Sendable {
     let int8RowDot: (any Int8RowDotCodec.Type)?
     /// Decoded-at-load storage when the stored form cannot be read row by row (NF4_DQ).
     private let owned: OwnedBytes?
-    /// Q4_0 rows interleaved in groups of eight for the generation kernel (`InterleavedQ4_0`);
-    /// the stored rows stay in use for batches.
-    let interleavedQ4_0: OwnedBytes?
+    /// Rows interleaved in groups of eight for the generation kernels (`InterleavedRows`), for
+    /// the 32-element integer types; the stored rows stay in use for batches.
+    let interleaved: OwnedBytes?
 
     init(name: String, info: GGUFTensorInfo, file: GGUFFile) throws {
         guard info.shape.count == 2 || (info.shape.count == 1) else {
@@ -50,12 +50,12 @@ public struct WeightMatrix: @unchecked Sendable {
         int8RowDot = codec as? any Int8RowDotCodec.Type
         rowBytes = columns / codec.blockSize * codec.blockBytes
         data = owned.map { UnsafeRawPointer($0.pointer) } ?? UnsafeRawPointer(file.data(for: info).baseAddress!)
-        if storedType == .Q4_0 && InterleavedQ4_0.applies(rows: rows, columns: columns) {
-            let copy = OwnedBytes(byteCount: InterleavedQ4_0.byteCount(rows: rows, columns: columns))
-            InterleavedQ4_0.repack(data, rows: rows, columns: columns, into: copy.pointer)
-            interleavedQ4_0 = copy
+        if InterleavedRows.kernel(for: storedType, rows: rows) != nil {
+            let copy = OwnedBytes(byteCount: InterleavedRows.byteCount(rows: rows, rowBytes: rowBytes))
+            InterleavedRows.repack(data, rows: rows, rowBytes: rowBytes, blockBytes: codec.blockBytes, into: copy.pointer)
+            interleaved = copy
         } else {
-            interleavedQ4_0 = nil
+            interleaved = nil
         }
     }
 

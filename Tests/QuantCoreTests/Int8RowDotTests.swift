@@ -29,34 +29,39 @@ import Testing
     }
     #endif
 
-    /// Q4_0 interleaved in groups of eight rows: the same dots as the per-row kernel, up to the
-    /// order of the f32 block additions (one accumulator instead of two).
-    @Test func interleavedQ4_0MatchesThePerRowKernel() throws {
+    /// Rows interleaved in groups of eight: the same dots as the per-row kernel, up to the order
+    /// of the f32 block additions (one accumulator instead of two).
+    @Test(arguments: integerTypes.filter { InterleavedRows.kernel(for: $0, rows: 8) != nil })
+    func interleavedRowsMatchThePerRowKernel(_ type: GGMLType) throws {
         let columns = 576
         // Two groups: the edge rows of the fast-path tests, then eight gaussian rows.
         let values = FastPathTests.testMatrix(rowLength: columns) + (0..<8).flatMap { gaussianVector(columns, seed: 300 + UInt64($0)) }
         let rows = values.count / columns
-        try #require(rows % 8 == 0 && InterleavedQ4_0.applies(rows: rows, columns: columns))
-        let stored = try TensorCodec(type: .Q4_0).quantize(values, rowLength: columns)
+        let codec = try #require(InterleavedRows.kernel(for: type, rows: rows))
+        let stored = try TensorCodec(type: type).quantize(values, rowLength: columns)
+        let rowBytes = stored.count / rows
         let x = gaussianVector(columns, seed: 21).map { $0 * 2 }
         let activations = QuantizedActivations(count: columns)
         defer { activations.deallocate() }
         x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!) }
-        var interleaved = [UInt8](repeating: 0xAA, count: InterleavedQ4_0.byteCount(rows: rows, columns: columns))
+        var interleaved = [UInt8](repeating: 0xAA, count: InterleavedRows.byteCount(rows: rows, rowBytes: rowBytes))
         var dots = [Float](repeating: .nan, count: rows)
         stored.withUnsafeBytes { data in
-            interleaved.withUnsafeMutableBytes { InterleavedQ4_0.repack(data.baseAddress!, rows: rows, columns: columns, into: $0.baseAddress!) }
+            interleaved.withUnsafeMutableBytes {
+                InterleavedRows.repack(data.baseAddress!, rows: rows, rowBytes: rowBytes, blockBytes: codec.blockBytes, into: $0.baseAddress!)
+            }
             interleaved.withUnsafeBytes { packed in
                 dots.withUnsafeMutableBufferPointer { out in
                     for group in 0..<rows / 8 {
-                        InterleavedQ4_0.dot8(packed.baseAddress!, group: group, activations, columns: columns, into: out.baseAddress! + 8 * group)
+                        InterleavedRows.dot8(codec, packed.baseAddress!, group: group, rowBytes: rowBytes, activations, columns: columns,
+                                             into: out.baseAddress! + 8 * group)
                     }
                 }
             }
             for row in 0..<rows {
-                let expected = Q4_0Codec.dot(data.baseAddress! + row * 18 * columns / 32, activations, count: columns)
+                let expected = codec.dot(data.baseAddress! + row * rowBytes, activations, count: columns)
                 let magnitude = zip(values[row * columns..<(row + 1) * columns], x).reduce(Float(0)) { $0 + abs($1.0 * $1.1) }
-                #expect(abs(dots[row] - expected) <= 1e-5 * max(magnitude, 1e-30), "row \(row): \(dots[row]) vs \(expected)")
+                #expect(abs(dots[row] - expected) <= 1e-5 * max(magnitude, 1e-30), "\(type) row \(row): \(dots[row]) vs \(expected)")
             }
         }
     }

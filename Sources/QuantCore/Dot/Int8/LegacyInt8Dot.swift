@@ -23,6 +23,10 @@ protocol Int8BlockDot: Int8RowDotCodec {
     static var blockConstant: __m256i { get }
     /// Σ level·y of one block in eight Int32 lanes.
     static func blockLanes(_ block: UnsafeRawPointer, _ y: __m256i, _ constant: __m256i) -> __m256i
+    /// Eight rows from the interleaved layout (`InterleavedRows`) into out[0…7]; each type
+    /// forwards to `interleavedBlockDot8` so that it is specialized (an existential call into
+    /// a generic default measured 8× slower).
+    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>)
 }
 
 extension Int8BlockDot {
@@ -54,6 +58,9 @@ func blockRowDot<C: Int8BlockDot>(_: C.Type, _ row: UnsafeRawPointer, _ x: Quant
 }
 
 extension Q4_0Codec: Int8BlockDot {
+    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        interleavedBlockDot8(Self.self, base, x, columns: columns, into: out)
+    }
     static var blockStride: Int { 18 }
     @inline(__always)
     static func blockLanes(_ b: UnsafeRawPointer, _ y: __m256i, _: __m256i) -> __m256i {
@@ -63,6 +70,9 @@ extension Q4_0Codec: Int8BlockDot {
 }
 
 extension Q4_1Codec: Int8BlockDot {
+    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        interleavedBlockDot8(Self.self, base, x, columns: columns, into: out)
+    }
     static var blockStride: Int { 20 }
     static var minimumOffset: Int? { 2 }
     @inline(__always)
@@ -71,6 +81,9 @@ extension Q4_1Codec: Int8BlockDot {
 }
 
 extension Q5_0Codec: Int8BlockDot {
+    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        interleavedBlockDot8(Self.self, base, x, columns: columns, into: out)
+    }
     static var blockStride: Int { 22 }
     /// level − 16 as a signed byte: the nibble, with 0xF0 set where the fifth bit is clear.
     @inline(__always)
@@ -81,6 +94,9 @@ extension Q5_0Codec: Int8BlockDot {
 }
 
 extension Q5_1Codec: Int8BlockDot {
+    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        interleavedBlockDot8(Self.self, base, x, columns: columns, into: out)
+    }
     static var blockStride: Int { 24 }
     static var minimumOffset: Int? { 2 }
     @inline(__always)
@@ -98,6 +114,9 @@ func nonLinearCodebook() -> __m256i {
 }
 
 extension IQ4_NLCodec: Int8BlockDot {
+    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        interleavedBlockDot8(Self.self, base, x, columns: columns, into: out)
+    }
     static var blockStride: Int { 18 }
     static var blockConstant: __m256i { nonLinearCodebook() }
     @inline(__always)
