@@ -112,16 +112,15 @@ extension MatMul {
             return q
         }
         defer { quantized.forEach { $0.deallocate() } }
-        #if arch(x86_64) && AVX2
-        if let interleaved = w.interleaved {
+        if let (interleaved, kernel) = w.interleaved {
             // Chunks start at multiples of 64 rows, so every chunk is whole groups of eight.
             let group = InterleavedRows.rowsPerGroup
             forEachRowChunk(rows: w.rows, threads: threads, into: out) { _, rows, out in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: group) { dots in
                     for first in stride(from: rows.lowerBound, to: rows.upperBound, by: group) {
                         for t in 0..<tokens {
-                            InterleavedRows.dot8(dot, interleaved.pointer, group: first / group, rowBytes: w.rowBytes, quantized[t],
-                                                 columns: w.columns, into: dots.baseAddress!)
+                            kernel.dot8(interleaved.pointer, group: first / group, rowBytes: w.rowBytes, quantized[t],
+                                        columns: w.columns, into: dots.baseAddress!)
                             for r in 0..<group { out[t * w.rows + first + r] = dots[r] }
                         }
                     }
@@ -129,7 +128,6 @@ extension MatMul {
             }
             return
         }
-        #endif
         forEachRowChunk(rows: w.rows, threads: threads, into: out) { _, rows, out in
             for row in rows {
                 for t in 0..<tokens { out[t * w.rows + row] = dot.dot(w.data + row * w.rowBytes, quantized[t], count: w.columns) }

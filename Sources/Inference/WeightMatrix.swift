@@ -23,7 +23,7 @@ public struct WeightMatrix: @unchecked Sendable {
     private let owned: OwnedBytes?
     /// Rows interleaved in groups of eight for the generation kernels (`InterleavedRows`), for
     /// the 32-element integer types; the stored rows stay in use for batches.
-    let interleaved: OwnedBytes?
+    let interleaved: (bytes: OwnedBytes, kernel: InterleavedKernel)?
 
     init(name: String, info: GGUFTensorInfo, file: GGUFFile) throws {
         guard info.shape.count == 2 || (info.shape.count == 1) else {
@@ -50,10 +50,10 @@ public struct WeightMatrix: @unchecked Sendable {
         int8RowDot = codec as? any Int8RowDotCodec.Type
         rowBytes = columns / codec.blockSize * codec.blockBytes
         data = owned.map { UnsafeRawPointer($0.pointer) } ?? UnsafeRawPointer(file.data(for: info).baseAddress!)
-        if InterleavedRows.kernel(for: storedType, rows: rows) != nil {
+        if let kernel = InterleavedRows.kernel(for: storedType, rows: rows) {
             let copy = OwnedBytes(byteCount: InterleavedRows.byteCount(rows: rows, rowBytes: rowBytes))
-            InterleavedRows.repack(data, rows: rows, rowBytes: rowBytes, blockBytes: codec.blockBytes, into: copy.pointer)
-            interleaved = copy
+            InterleavedRows.repack(data, rows: rows, rowBytes: rowBytes, blockBytes: kernel.blockBytes, into: copy.pointer)
+            interleaved = (copy, kernel)
         } else {
             interleaved = nil
         }

@@ -37,7 +37,8 @@ import Testing
         // Two groups: the edge rows of the fast-path tests, then eight gaussian rows.
         let values = FastPathTests.testMatrix(rowLength: columns) + (0..<8).flatMap { gaussianVector(columns, seed: 300 + UInt64($0)) }
         let rows = values.count / columns
-        let codec = try #require(InterleavedRows.kernel(for: type, rows: rows))
+        let codec = try #require(CodecRegistry.int8RowDot(for: type))
+        let kernel = try #require(InterleavedRows.kernel(for: type, rows: rows))
         let stored = try TensorCodec(type: type).quantize(values, rowLength: columns)
         let rowBytes = stored.count / rows
         let x = gaussianVector(columns, seed: 21).map { $0 * 2 }
@@ -48,13 +49,13 @@ import Testing
         var dots = [Float](repeating: .nan, count: rows)
         stored.withUnsafeBytes { data in
             interleaved.withUnsafeMutableBytes {
-                InterleavedRows.repack(data.baseAddress!, rows: rows, rowBytes: rowBytes, blockBytes: codec.blockBytes, into: $0.baseAddress!)
+                InterleavedRows.repack(data.baseAddress!, rows: rows, rowBytes: rowBytes, blockBytes: kernel.blockBytes, into: $0.baseAddress!)
             }
             interleaved.withUnsafeBytes { packed in
                 dots.withUnsafeMutableBufferPointer { out in
                     for group in 0..<rows / 8 {
-                        InterleavedRows.dot8(codec, packed.baseAddress!, group: group, rowBytes: rowBytes, activations, columns: columns,
-                                             into: out.baseAddress! + 8 * group)
+                        kernel.dot8(packed.baseAddress!, group: group, rowBytes: rowBytes, activations, columns: columns,
+                                    into: out.baseAddress! + 8 * group)
                     }
                 }
             }

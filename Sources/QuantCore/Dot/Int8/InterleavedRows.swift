@@ -9,12 +9,14 @@ import QuantFormats
 public enum InterleavedRows {
     public static let rowsPerGroup = 8
 
-    /// The integer kernel that can read the interleaved layout for `type`, nil when there is none
-    /// (or the rows are not whole groups of eight).
-    public static func kernel(for type: GGMLType, rows: Int) -> (any Int8RowDotCodec.Type)? {
+    /// The eight-row kernel for `type`, nil when there is none (or the rows are not whole groups
+    /// of eight). Looked up once per matrix: a protocol cast per eight rows would sit in the
+    /// generation hot path.
+    public static func kernel(for type: GGMLType, rows: Int) -> InterleavedKernel? {
         guard rows % rowsPerGroup == 0, let dot = CodecRegistry.int8RowDot(for: type) else { return nil }
         #if arch(x86_64) && AVX2
-        return dot is any Int8BlockDot.Type ? dot : nil
+        guard let block = dot as? any Int8BlockDot.Type else { return nil }
+        return InterleavedKernel(blockBytes: block.blockBytes) { block.dot8($0, $1, columns: $2, into: $3) }
         #else
         return nil
         #endif
@@ -37,17 +39,21 @@ public enum InterleavedRows {
     }
 }
 
-#if arch(x86_64) && AVX2
-import _Builtin_intrinsics.intel
+/// One type's eight-row kernel over the interleaved layout.
+public struct InterleavedKernel: Sendable {
+    public let blockBytes: Int
+    let run: @Sendable (UnsafeRawPointer, QuantizedActivations, Int, UnsafeMutablePointer<Float>) -> Void
 
-extension InterleavedRows {
-    /// The dots of the eight rows of `group` with `x`, into out[0…7], for the type `codec`.
-    public static func dot8(_ codec: any Int8RowDotCodec.Type, _ interleaved: UnsafeRawPointer, group: Int, rowBytes: Int,
-                            _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        let kernel = codec as! any Int8BlockDot.Type
-        kernel.dot8(interleaved + group * rowsPerGroup * rowBytes, x, columns: columns, into: out)
+    /// The dots of the eight rows of `group` with `x`, into out[0…7].
+    @inline(__always)
+    public func dot8(_ interleaved: UnsafeRawPointer, group: Int, rowBytes: Int, _ x: QuantizedActivations, columns: Int,
+                     into out: UnsafeMutablePointer<Float>) {
+        run(interleaved + group * InterleavedRows.rowsPerGroup * rowBytes, x, columns, out)
     }
 }
+
+#if arch(x86_64) && AVX2
+import _Builtin_intrinsics.intel
 
 /// Eight rows at once from the interleaved layout (`Int8BlockDot.dot8`), written once and
 /// specialized per type like `blockRowDot`. Each row's sum runs over the blocks in order in one
