@@ -102,6 +102,22 @@ public struct SmoothQuantPlan: Sendable {
         }
         return adjusted
     }
+
+    /// Second moments as seen after smoothing: x' = x / s, so E[x'ᵢx'ⱼ] = E[xᵢxⱼ] / (sᵢsⱼ)
+    /// (packed upper triangles, as `ActivationStatistics.hessians`).
+    public func adjust(hessians: [String: [Float]]) -> [String: [Float]] {
+        var adjusted = hessians
+        for (name, list) in transforms {
+            for transform in list where transform.kind == .scaleColumns {
+                let s = transform.scales, n = s.count
+                guard var packed = adjusted[name], packed.count == n * (n + 1) / 2 else { continue }
+                var k = 0
+                for i in 0..<n { for j in i..<n { packed[k] /= s[i] * s[j]; k += 1 } }
+                adjusted[name] = packed
+            }
+        }
+        return adjusted
+    }
 }
 
 extension SmoothQuantPlan.Transform {

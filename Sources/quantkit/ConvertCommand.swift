@@ -36,6 +36,8 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "GPTQ-style error compensation: each block's rounding error is moved onto the columns not yet quantized (needs --stats from calibrate --hessian).")
     var gptq = false
     @Option(help: "GPTQ damping: this fraction of the mean Hessian diagonal is added to it.") var gptqDamping = 0.01
+    @Flag(help: "Round the blocks' linear weights onto W8A8's per-channel int8 grid with GPTQ (float --type; for perplexity/kld --w8a8; needs --stats from calibrate --hessian).")
+    var w8a8Gptq = false
 
     @Flag(help: "Allow converting tensors that are already quantized (compounds error).") var allowRequantize = false
     @Flag(help: "Fail instead of falling back when a tensor's rows do not fit the type.") var noFallback = false
@@ -74,6 +76,7 @@ struct ConvertCommand: ParsableCommand {
                 options.importance = statistics.importance
                 options.planning.hasImportance = true
                 options.extraMetadata = statistics.provenanceMetadata(path: stats)
+                var smoothQuantPlan: SmoothQuantPlan?
                 if let smoothquant {
                     guard ["all", "norms"].contains(smoothquantSites) else { throw ValidationError("--smoothquant-sites is 'all' or 'norms'") }
                     let plan = try SmoothQuant.plan(source: source, statistics: statistics, alpha: try Self.alpha(smoothquant),
@@ -81,8 +84,17 @@ struct ConvertCommand: ParsableCommand {
                     if !quiet { Self.report(plan) }
                     smoothing = plan.sites.map(SmoothingChoice.init)
                     source = SmoothedSource(base: source, plan: plan)
+                    smoothQuantPlan = plan
                     options.importance = plan.adjust(importance: options.importance)
                     options.extraMetadata += plan.metadata
+                }
+                if w8a8Gptq {
+                    guard !gptq else { throw ValidationError("give --gptq or --w8a8-gptq, not both") }
+                    guard TensorTypeChoice.floatTypes.contains(preset.defaultType) else { throw ValidationError("--w8a8-gptq stores int8-grid weights in a float type: use --type F16 or F32") }
+                    let hessians = statistics.hessians
+                    guard !hessians.isEmpty else { throw ValidationError("\(stats) has no Hessians: run quantkit calibrate --hessian") }
+                    options.wholeTensorEncoder = Int8GridEncoder(hessians: smoothQuantPlan?.adjust(hessians: hessians) ?? hessians, damping: gptqDamping)
+                    options.extraMetadata.append(.init("quantkit.calibration.w8a8_gptq", .bool(true)))
                 }
                 if gptq {
                     guard smoothquant == nil else { throw ValidationError("--gptq and --smoothquant cannot be combined yet (the Hessians are not rescaled)") }
@@ -91,8 +103,8 @@ struct ConvertCommand: ParsableCommand {
                     options.wholeTensorEncoder = ErrorCompensatingEncoder(hessians: hessians, damping: gptqDamping)
                     options.extraMetadata.append(.init("quantkit.calibration.gptq", .bool(true)))
                 }
-            } else if smoothquant != nil || gptq {
-                throw ValidationError("--smoothquant and --gptq need the activation statistics of --stats (from quantkit calibrate)")
+            } else if smoothquant != nil || gptq || w8a8Gptq {
+                throw ValidationError("--smoothquant, --gptq and --w8a8-gptq need the activation statistics of --stats (from quantkit calibrate)")
             }
             options.allowRequantize = allowRequantize
             options.noFallback = noFallback

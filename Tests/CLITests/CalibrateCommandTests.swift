@@ -65,6 +65,17 @@ struct CalibrateCommandTests {
             let ppl = try CLIRunner.run("perplexity", output, "-f", text, "--ctx", "32", "--chunks", "2", "--json")
             #expect((try JSONParser.parse(ppl.stdout)["ppl"]?.double).map { $0.isFinite && $0 > 1 } == true, "\(type): \(ppl.stderr)")
         }
+        // W8A8 preparation: F16 weights on the int8 grid, after SmoothQuant, evaluated under --w8a8;
+        // a quantized --type is refused.
+        let prepared = folder + "/w8a8.gguf"
+        let w8a8 = try CLIRunner.run("convert", model, "-o", prepared, "--type", "F16", "--stats", stats, "--smoothquant", "auto",
+                                     "--w8a8-gptq", "--quiet")
+        #expect(w8a8.status == 0, "\(w8a8.stderr)")
+        #expect(try GGUFFile(path: prepared).metadata["quantkit.calibration.w8a8_gptq"] == .bool(true))
+        let w8a8PPL = try CLIRunner.run("perplexity", prepared, "-f", text, "--ctx", "32", "--chunks", "2", "--w8a8", "--json")
+        #expect((try JSONParser.parse(w8a8PPL.stdout)["ppl"]?.double).map { $0.isFinite && $0 > 1 } == true, "\(w8a8PPL.stderr)")
+        let quantized = try CLIRunner.run("convert", model, "-o", folder + "/q.gguf", "--type", "Q4_0", "--stats", stats, "--w8a8-gptq")
+        #expect(quantized.status != 0 && quantized.stderr.contains("--type F16 or F32"), "\(quantized.stderr)")
         // Statistics without Hessians cannot drive --gptq.
         let plain = folder + "/plain.qkstats"
         #expect(try CLIRunner.run("calibrate", model, "-o", plain, "--tokens", "32", "--sample-length", "16", "--quiet").status == 0)
@@ -78,8 +89,9 @@ struct CalibrateCommandTests {
         let notStats = folder + "/not.qkstats"
         try Data("hello".utf8).write(to: URL(fileURLWithPath: notStats))
         let cases: [([String], String)] = [
-            (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--smoothquant", "0.5"], "--smoothquant and --gptq need"),
-            (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--gptq"], "--smoothquant and --gptq need"),
+            (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--smoothquant", "0.5"], "need the activation statistics of --stats"),
+            (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--gptq"], "need the activation statistics of --stats"),
+            (["convert", model, "-o", folder + "/a.gguf", "--type", "F16", "--w8a8-gptq"], "need the activation statistics of --stats"),
             (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--stats", notStats], "zstd"),
             (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--stats", notStats, "--imatrix", notStats], "either --imatrix or --stats"),
             (["calibrate", model, "-o", folder + "/s.qkstats", "--calib", folder + "/missing.txt"], "missing.txt"),

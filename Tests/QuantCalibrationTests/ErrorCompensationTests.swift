@@ -101,3 +101,60 @@ struct ErrorCompensationTests {
         #expect(after < 0.8 * before, "\(type): ‖ΔW·X‖² \(before) → \(after)")
     }
 }
+
+/// W8A8 preparation: GPTQ onto the per-channel int8 grid, stored as floats.
+struct Int8GridEncoderTests {
+    typealias Data = ErrorCompensationTests
+
+    /// Per-channel symmetric int8 rounding (what `--w8a8` does to a plain float row).
+    static func roundToNearest(_ w: [Float], columns: Int) -> [Float] {
+        var out = w
+        for r in 0..<(w.count / columns) {
+            let row = w[r * columns ..< (r + 1) * columns]
+            let scale = row.map(abs).max()! / 127
+            for c in 0..<columns { out[r * columns + c] = (w[r * columns + c] / scale).rounded() * scale }
+        }
+        return out
+    }
+
+    @Test(arguments: [GGMLType.F16, .F32])
+    func storedValuesAreTheGridW8A8Uses(_ type: GGMLType) throws {
+        let rows = 16, columns = 256, tokens = 500
+        let x = Data.activations(tokens: tokens, columns: columns)
+        let w = Data.noise(rows * columns, seed: 21).map { $0 * 0.05 }
+        let packed = Data.packedSecondMoment(x, tokens: tokens, columns: columns)
+        let encoder = Int8GridEncoder(hessians: ["blk.0.ffn_up.weight": packed])
+        #expect(encoder.handles(tensor: "blk.0.ffn_up.weight", type: type))
+        #expect(!encoder.handles(tensor: "blk.0.ffn_up.weight", type: .Q8_0) && !encoder.handles(tensor: "output.weight", type: type))
+        var values = w
+        let bytes = try values.withUnsafeMutableBufferPointer {
+            try encoder.encode(tensor: "blk.0.ffn_up.weight", values: $0, rowLength: columns, type: type, importance: nil, threads: 2)
+        }
+        let stored = try TensorCodec(type: type).dequantize(bytes, rowLength: columns)
+        // Re-quantizing as the W8A8 loader does gives back exactly the stored values' integers.
+        var q = [Int16](repeating: 0, count: columns)
+        for r in 0..<rows {
+            let row = Array(stored[r * columns ..< (r + 1) * columns])
+            let scale = row.withUnsafeBufferPointer { SymmetricInt8.quantizeRow($0.baseAddress!, count: columns, into: &q) }
+            for c in 0..<columns { #expect(abs(Float(q[c]) * scale - row[c]) <= abs(row[c]) * 2e-3 + 1e-9) }
+            #expect(q.contains { abs($0) == 127 })
+        }
+        let nearest = Self.roundToNearest(w, columns: columns)
+        let before = Data.outputError(w, nearest, x: x, rows: rows, columns: columns, tokens: tokens)
+        let after = Data.outputError(w, stored, x: x, rows: rows, columns: columns, tokens: tokens)
+        #expect(after < 0.5 * before, "‖ΔW·X‖² nearest \(before) → GPTQ \(after)")
+    }
+
+    @Test func smoothingRescalesTheSecondMoments() {
+        let scales: [Float] = [2, 0.5, 4]
+        let site = SmoothQuantPlan.Site(layer: 0, site: .ffnInput, alpha: 0.5, scales: scales, producerScales: scales,
+                                        errorWithout: nil, errorWith: nil)
+        let plan = SmoothQuantPlan(sites: [site])
+        let packed: [Float] = [1, 2, 3, 4, 5, 6]  // rows (1 2 3) (4 5) (6)
+        let adjusted = plan.adjust(hessians: ["blk.0.ffn_up.weight": packed, "blk.0.ffn_down.weight": packed])
+        // Hᵢⱼ / (sᵢ sⱼ): 1/4, 2/1, 3/8, 4/0.25, 5/2, 6/16.
+        let expected: [Float] = [0.25, 2, 0.375, 16, 2.5, 0.375]
+        #expect(adjusted["blk.0.ffn_up.weight"] == expected)
+        #expect(adjusted["blk.0.ffn_down.weight"] == packed)
+    }
+}

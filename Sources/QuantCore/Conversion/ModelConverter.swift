@@ -165,11 +165,14 @@ public struct ModelConverter {
             let tensor = source.tensors[i], planned = plan[i]
             if i + 1 < plan.count { source.prefetch(i + 1) }
             try source.withData(i) { data in
-                if tensor.type == planned.type {
+                // A float tensor kept in its type still goes through a whole-tensor encoder that
+                // wants it (W8A8 grid rounding stores its result as floats).
+                let encoder = options.wholeTensorEncoder.flatMap { $0.handles(tensor: tensor.name, type: planned.type) ? $0 : nil }
+                if tensor.type == planned.type && (encoder == nil || !TensorTypeChoice.floatTypes.contains(tensor.type)) {
                     try sink.write(data)
                 } else if planned.type == .NF4_DQ {
                     companion = try convertDoubleQuantized(data, tensor: tensor, into: sink)
-                } else if let encoder = options.wholeTensorEncoder, encoder.handles(tensor: tensor.name, type: planned.type) {
+                } else if let encoder {
                     var values = try decodedWhole(data, tensor: tensor)
                     let largest = values.withUnsafeBufferPointer(MagnitudeScan.largestMagnitudeBits)   // before the encoder edits them
                     let bytes = try values.withUnsafeMutableBufferPointer {
