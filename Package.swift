@@ -16,7 +16,8 @@ let cpuFlags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
     .split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
 let nativeCodegen = ProcessInfo.processInfo.environment["QUANTKIT_PORTABLE"] == nil
     && ["avx2", "fma", "f16c"].allSatisfy(cpuFlags.contains)
-let codegen: [SwiftSetting] = nativeCodegen ? [.unsafeFlags(["-target-cpu", "haswell"]), .define("F16C"), .define("FMA"), .define("AVX2")] : []
+let targetCPU = ProcessInfo.processInfo.environment["QUANTKIT_TARGET_CPU"] ?? "haswell"
+let codegen: [SwiftSetting] = nativeCodegen ? [.unsafeFlags(["-target-cpu", targetCPU]), .define("F16C"), .define("FMA"), .define("AVX2")] : []
 
 let package = Package(
     name: "QuantKit",

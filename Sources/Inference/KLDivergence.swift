@@ -41,7 +41,7 @@ public struct KLDivergenceResult: Codable, Sendable {
 
 public enum KLDivergence {
     public static func evaluate(base: LlamaModel, model: LlamaModel, text: String, context: Int = 512, maxChunks: Int? = nil,
-                                progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> KLDivergenceResult {
+                                batch: Int? = nil, progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> KLDivergenceResult {
         guard base.configuration.vocabularySize == model.configuration.vocabularySize else {
             throw InferenceError.invalidMetadata(key: "vocabulary", message: "the models' vocabularies differ in size (\(base.configuration.vocabularySize) vs \(model.configuration.vocabularySize))")
         }
@@ -53,23 +53,19 @@ public enum KLDivergence {
         var kld: [Double] = [], deltaP: [Double] = [], baseNLL: [Double] = [], nll: [Double] = []
         var sameTop = 0
         let start = Date()
-        var logBase = [Double](repeating: 0, count: vocabulary), logModel = logBase
         for (index, window) in windows.enumerated() {
             baseState.reset()
             state.reset()
-            let baseLogits = try base.forward(window, state: baseState, outputs: first ..< context - 1)
-            let logits = try model.forward(window, state: state, outputs: first ..< context - 1)
-            for j in 0 ..< context - 1 - first {
-                let target = Int(window[first + j + 1])
-                let (baseTop, _) = logSoftmax(baseLogits, row: j, vocabulary: vocabulary, into: &logBase)
-                let (top, _) = logSoftmax(logits, row: j, vocabulary: vocabulary, into: &logModel)
-                var divergence = 0.0
-                for v in 0 ..< vocabulary { divergence += exp(logBase[v]) * (logBase[v] - logModel[v]) }
-                kld.append(divergence)
-                deltaP.append(exp(logModel[target]) - exp(logBase[target]))
-                baseNLL.append(-logBase[target])
-                nll.append(-logModel[target])
-                if top == baseTop { sameTop += 1 }
+            let baseLogits = try base.evaluate(window: window, state: baseState, outputs: first ..< context - 1, batch: batch ?? context)
+            let logits = try model.evaluate(window: window, state: state, outputs: first ..< context - 1, batch: batch ?? context)
+            let rows = compare(baseLogits, logits, targets: Array(window[(first + 1)...]), vocabulary: vocabulary,
+                               threads: model.threads)
+            for row in rows {
+                kld.append(row.divergence)
+                deltaP.append(row.deltaP)
+                baseNLL.append(row.baseNLL)
+                nll.append(row.nll)
+                if row.sameTop { sameTop += 1 }
             }
             progress(index + 1, windows.count, kld.reduce(0, +) / Double(kld.count))
         }
@@ -103,17 +99,52 @@ public enum KLDivergence {
             seconds: Date().timeIntervalSince(start))
     }
 
+    /// One scored position: the two distributions compared.
+    struct RowComparison {
+        var divergence = 0.0, deltaP = 0.0, baseNLL = 0.0, nll = 0.0
+        var sameTop = false
+    }
+
+    /// Compares logits row j of both models at target `targets[j]`, rows spread over the workers
+    /// (two log-softmaxes over SmolLM2's 49 152 entries per row, single-threaded, took longer than
+    /// the model's forward pass). Each row is computed alone, so results do not depend on `threads`.
+    static func compare(_ baseLogits: [Float], _ logits: [Float], targets: [Int32], vocabulary: Int, threads: Int) -> [RowComparison] {
+        var rows = [RowComparison](repeating: .init(), count: targets.count)
+        baseLogits.withUnsafeBufferPointer { bp in
+            logits.withUnsafeBufferPointer { lp in
+                rows.withUnsafeMutableBufferPointer { rp in
+                    let shared = UnsafeSendableBox((bp.baseAddress!, lp.baseAddress!, rp.baseAddress!))
+                    WorkerPool.shared.forEachSlice(targets.count, threads: threads, minimumSlice: 8) { slice in
+                        let (baseLogits, logits, out) = shared.value
+                        let logBase = UnsafeMutablePointer<Double>.allocate(capacity: vocabulary)
+                        let logModel = UnsafeMutablePointer<Double>.allocate(capacity: vocabulary)
+                        defer { logBase.deallocate(); logModel.deallocate() }
+                        for j in slice {
+                            let target = Int(targets[j])
+                            let baseTop = logSoftmax(baseLogits + j * vocabulary, vocabulary: vocabulary, into: logBase)
+                            let top = logSoftmax(logits + j * vocabulary, vocabulary: vocabulary, into: logModel)
+                            var divergence = 0.0
+                            for v in 0 ..< vocabulary { divergence += exp(logBase[v]) * (logBase[v] - logModel[v]) }
+                            out[j] = RowComparison(divergence: divergence, deltaP: exp(logModel[target]) - exp(logBase[target]),
+                                                   baseNLL: -logBase[target], nll: -logModel[target], sameTop: top == baseTop)
+                        }
+                    }
+                }
+            }
+        }
+        return rows
+    }
+
     /// Log-probabilities of one logits row (max-subtracted, sum in double); returns the argmax.
-    private static func logSoftmax(_ logits: [Float], row: Int, vocabulary: Int, into out: inout [Double]) -> (Int, Double) {
-        let base = row * vocabulary
-        var best = base
-        for i in base ..< base + vocabulary where logits[i] > logits[best] { best = i }
+    private static func logSoftmax(_ logits: UnsafePointer<Float>, vocabulary: Int, into out: UnsafeMutablePointer<Double>) -> Int {
+        var best = 0
+        for i in 0 ..< vocabulary where logits[i] > logits[best] { best = i }
         let maximum = Double(logits[best])
         var sum = 0.0
-        for i in 0 ..< vocabulary { sum += exp(Double(logits[base + i]) - maximum) }
+        for i in 0 ..< vocabulary { sum += exp(Double(logits[i]) - maximum) }
         let logSum = log(sum)
-        for i in 0 ..< vocabulary { out[i] = Double(logits[base + i]) - maximum - logSum }
-        return (best - base, maximum)
+        for i in 0 ..< vocabulary { out[i] = Double(logits[i]) - maximum - logSum }
+        return best
     }
 
     /// llama.cpp's reported percentiles (nearest rank on the sorted values).

@@ -44,6 +44,23 @@ public final class LlamaModel: @unchecked Sendable {
         try run(tokens, segments: [Segment(state: state, rows: 0 ..< tokens.count)], outputs: outputs ?? (tokens.count - 1 ..< tokens.count))
     }
 
+    /// Evaluates `window` from an empty `state` in forward passes of at most `batch` tokens
+    /// (llama-perplexity's `-b`) and returns the logits rows `outputs` of the window. Passes of
+    /// up to `MatMul.fusedTokenLimit` tokens multiply quantized weights with int8 activations,
+    /// as llama.cpp does in every pass; larger passes use f32 activations.
+    public func evaluate(window: [Int32], state: LlamaState, outputs: Range<Int>, batch: Int) throws -> [Float] {
+        precondition(batch > 0, "batch must be positive")
+        guard batch < window.count else { return try forward(window, state: state, outputs: outputs) }
+        var logits: [Float] = []
+        logits.reserveCapacity(outputs.count * configuration.vocabularySize)
+        for start in stride(from: 0, to: window.count, by: batch) {
+            let piece = start ..< min(window.count, start + batch)
+            let wanted = outputs.clamped(to: piece)
+            logits += try forward(Array(window[piece]), state: state, outputs: wanted.lowerBound - start ..< wanted.upperBound - start)
+        }
+        return logits
+    }
+
     /// Advances several independent sequences by one token each in one batch: `tokens[i]` is
     /// appended to `states[i]`. The linear layers see all of them at once (weights are decoded
     /// once per step, not once per sequence); attention stays per sequence. Returns one logits
@@ -111,13 +128,22 @@ public final class LlamaModel: @unchecked Sendable {
             observe(.ffnInput, l, normed, T, d)
             linear(normed, T, layer.gate, &gate)
             linear(normed, T, layer.up, &up)
-            Kernels.swiGLU(&gate, up, count: T * f)
+            gate.withUnsafeMutableBufferPointer { gp in
+                up.withUnsafeBufferPointer { upp in
+                    let shared = UnsafeSendableBox((gp.baseAddress!, upp.baseAddress!))
+                    WorkerPool.shared.forEachSlice(T * f, threads: threads) { slice in
+                        let (g, u) = shared.value
+                        Kernels.swiGLU(g + slice.lowerBound, u + slice.lowerBound, count: slice.count)
+                    }
+                }
+            }
             observe(.ffnDownInput, l, gate, T, f)
             linear(gate, T, layer.down, &projected)
             Kernels.add(&x, projected, count: T * d)
         }
         for segment in segments { segment.state.length += segment.rows.count }
         let n = outputRows.count
+        guard n > 0 else { return [] }
         var finalNormed = [Float](repeating: 0, count: n * d)
         x.withUnsafeBufferPointer { xp in
             Kernels.rmsNorm(xp.baseAddress! + outputRows.lowerBound * d, weight: weights.outputNorm, epsilon: c.rmsNormEpsilon, rows: n, n: d, into: &finalNormed)
@@ -189,6 +215,12 @@ public final class LlamaState: @unchecked Sendable {
 /// Causal grouped-query attention over the cache: for each head, scores = q·kᵀ/√d_head over
 /// positions ≤ the query's, softmax, then the weighted sum of values. Heads run in parallel.
 enum Attention {
+    /// Query rows per unit of batched attention. Units are (head, block of rows) pairs claimed
+    /// by the workers one at a time: per head alone, SmolLM2's 9 heads split 5:4 over two
+    /// cores, and a block only multiplies the positions its last row can see (the masked
+    /// upper triangle is not computed). Measured in `quantkit-bench perplexity`.
+    static let rowsPerUnit = 64
+
     static func compute(queries q: UnsafePointer<Float>, state: LlamaState, layer: Int, tokens T: Int, configuration c: LlamaConfiguration,
                         into out: UnsafeMutablePointer<Float>, threads: Int) {
         let hd = c.headDimension, d = c.embeddingLength, kv = c.kvDimension
@@ -199,36 +231,44 @@ enum Attention {
         state.keys[layer].withUnsafeBufferPointer { kp in
             state.values[layer].withUnsafeBufferPointer { vp in
                 let shared = UnsafeSendableBox((q, kp.baseAddress!, vp.baseAddress!, out))
-                WorkerPool.shared.run(iterations: min(threads, c.headCount)) { worker in
-                    let (q, k, v, o) = shared.value
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: T * positions)
-                    defer { scores.deallocate() }
-                    var h = worker
-                    while h < c.headCount {
-                        let g = h / group
-                        if T == 1 {
-                            // Generating one token: a vector against the cache. sgemm packed both
-                            // operands on every call for this, 4 % of the token time in perf.
+                if T == 1 {
+                    // Generating one token: a vector against the cache. sgemm packed both
+                    // operands on every call for this, 4 % of the token time in perf.
+                    WorkerPool.shared.run(iterations: min(threads, c.headCount)) { worker in
+                        let (q, k, v, o) = shared.value
+                        let scores = UnsafeMutablePointer<Float>.allocate(capacity: positions)
+                        defer { scores.deallocate() }
+                        for h in stride(from: worker, to: c.headCount, by: min(threads, c.headCount)) {
+                            let g = h / group
                             decodeHead(q + h * hd, keys: k + g * hd, values: v + g * hd, stride: kv, positions: positions,
                                        headDimension: hd, scale: scale, scores: scores, into: o + h * hd)
-                            h += min(threads, c.headCount)
-                            continue
                         }
-                        // scores[T × positions] = Q_h · K_gᵀ
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(positions), Int32(hd), scale,
-                                    q + h * hd, Int32(d), k + g * hd, Int32(kv), 0, scores, Int32(positions))
-                        for t in 0..<T {
-                            let row = scores + t * positions
-                            let visible = start + t + 1
-                            for j in visible ..< positions { row[j] = -Float.infinity }
-                            Kernels.softmax(row, visible)
-                            for j in visible ..< positions { row[j] = 0 }
-                        }
-                        // out_h[T × hd] = scores · V_g
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(hd), Int32(positions), 1,
-                                    scores, Int32(positions), v + g * hd, Int32(kv), 0, o + h * hd, Int32(d))
-                        h += min(threads, c.headCount)
                     }
+                    return
+                }
+                let blocks = (T + rowsPerUnit - 1) / rowsPerUnit
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, threads) * rowsPerUnit * positions)
+                defer { scratch.deallocate() }
+                let buffers = UnsafeSendableBox(scratch)
+                // Latest (costliest) blocks first, so the cheap ones fill in at the end.
+                WorkerPool.shared.forEachUnit(blocks * c.headCount, threads: threads) { worker, unit in
+                    let (q, k, v, o) = shared.value
+                    let block = blocks - 1 - unit / c.headCount, h = unit % c.headCount, g = h / group
+                    let first = block * rowsPerUnit, rows = min(rowsPerUnit, T - first)
+                    let visible = start + first + rows  // positions the block's last row sees
+                    let scores = buffers.value + worker * rowsPerUnit * positions
+                    // scores[rows × visible] = Q_h · K_gᵀ
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(visible), Int32(hd), scale,
+                                q + first * d + h * hd, Int32(d), k + g * hd, Int32(kv), 0, scores, Int32(visible))
+                    for t in 0..<rows {
+                        let row = scores + t * visible
+                        let seen = start + first + t + 1
+                        Kernels.softmax(row, seen)
+                        for j in seen ..< visible { row[j] = 0 }
+                    }
+                    // out_h[rows × hd] = scores · V_g
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(visible), 1,
+                                scores, Int32(visible), v + g * hd, Int32(kv), 0, o + first * d + h * hd, Int32(d))
                 }
             }
         }

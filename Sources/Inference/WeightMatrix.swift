@@ -52,7 +52,7 @@ public struct WeightMatrix: @unchecked Sendable {
         data = owned.map { UnsafeRawPointer($0.pointer) } ?? UnsafeRawPointer(file.data(for: info).baseAddress!)
         if let kernel = InterleavedRows.kernel(for: storedType, rows: rows) {
             let copy = OwnedBytes(byteCount: InterleavedRows.byteCount(rows: rows, rowBytes: rowBytes))
-            InterleavedRows.repack(data, rows: rows, rowBytes: rowBytes, blockBytes: kernel.blockBytes, into: copy.pointer)
+            kernel.repack(data, rows: rows, rowBytes: rowBytes, into: copy.pointer)
             interleaved = (copy, kernel)
         } else {
             interleaved = nil

@@ -99,3 +99,28 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 }
+
+extension WorkerPool {
+    /// Runs `body(worker, 0) … body(worker, units − 1)` on up to `threads` workers (worker <
+    /// threads) that claim units one at a time, for work whose units differ in cost (causal
+    /// attention: later tokens see more positions). A unit's result must not depend on which
+    /// worker ran it; `worker` only selects scratch space.
+    func forEachUnit(_ units: Int, threads: Int, _ body: (_ worker: Int, _ unit: Int) -> Void) {
+        let next = Atomic<Int>(0)
+        run(iterations: max(1, min(threads, units))) { worker in
+            while true {
+                let unit = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard unit < units else { return }
+                body(worker, unit)
+            }
+        }
+    }
+
+    /// Splits 0..<count into one contiguous slice per worker, for element-wise steps.
+    func forEachSlice(_ count: Int, threads: Int, minimumSlice: Int = 4096, _ body: (Range<Int>) -> Void) {
+        let slices = max(1, min(threads, count / minimumSlice))
+        run(iterations: slices) { slice in
+            body(count * slice / slices ..< count * (slice + 1) / slices)
+        }
+    }
+}

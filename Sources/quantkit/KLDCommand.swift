@@ -23,7 +23,7 @@ struct KLDCommand: ParsableCommand {
             judged.threads = threads.count
             if w8a8 { judged.enableW8A8() }
             let content = try MappedFile.readText(path: text.file)
-            let result = try KLDivergence.evaluate(base: reference, model: judged, text: content, context: text.ctx, maxChunks: text.chunks) { i, n, kld in
+            let result = try KLDivergence.evaluate(base: reference, model: judged, text: content, context: text.ctx, maxChunks: text.chunks, batch: text.batch) { i, n, kld in
                 FileHandle.standardError.write(Data("[\(i)/\(n)] mean KLD \(String(format: "%.6f", kld))\(i == n ? "\n" : "\r")".utf8))
             }
             if json {

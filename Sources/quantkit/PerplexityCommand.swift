@@ -23,7 +23,7 @@ struct PerplexityCommand: ParsableCommand {
             if w8a8 { llama.enableW8A8() }
             let content = try MappedFile.readText(path: text.file)
             let stderr = FileHandle.standardError
-            let result = try Perplexity.evaluate(model: llama, text: content, context: text.ctx, maxChunks: text.chunks) { chunk, total in
+            let result = try Perplexity.evaluate(model: llama, text: content, context: text.ctx, maxChunks: text.chunks, batch: text.batch) { chunk, total in
                 stderr.write(Data("[\(chunk.index)]\(String(format: "%.4f", chunk.runningPerplexity)),".utf8))
                 if chunk.index == total { stderr.write(Data("\n".utf8)) }
             }

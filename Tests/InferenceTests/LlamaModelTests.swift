@@ -57,6 +57,35 @@ import Testing
         #expect(a == b)  // tile sizes do not depend on the thread count: identical, not just close
     }
 
+    /// A batch of more than one attention unit (64 rows) splits over workers by (head, rows);
+    /// results must not depend on which worker took which unit.
+    @Test func threadCountDoesNotChangeBatchedAttention() throws {
+        let path = try TinyModel.write()
+        let one = try LlamaModel(path: path), two = try LlamaModel(path: path)
+        one.threads = 1
+        two.threads = 2
+        let tokens = (0..<100).map { Int32(($0 * 37) % 256) }
+        let a = try one.forward(tokens, state: try one.makeState(contextLength: 128), outputs: 0..<100)
+        let b = try two.forward(tokens, state: try two.makeState(contextLength: 128), outputs: 0..<100)
+        #expect(a == b)
+    }
+
+    /// `--batch`: a window evaluated in passes of a few tokens gives the logits of one pass (f32
+    /// activations: up to summation order), and only the requested rows.
+    @Test func piecewiseEvaluationMatchesOnePass() throws {
+        let model = try LlamaModel(path: try TinyModel.write(type: .Q4_0))
+        model.integerActivations = false
+        let window = (0..<40).map { Int32(($0 * 11 + 3) % 256) }
+        let whole = try model.evaluate(window: window, state: try model.makeState(contextLength: 64), outputs: 19 ..< 39, batch: 40)
+        let range = whole.max()! - whole.min()!
+        for batch in [1, 3, 7, 16] {
+            let pieces = try model.evaluate(window: window, state: try model.makeState(contextLength: 64), outputs: 19 ..< 39, batch: batch)
+            #expect(pieces.count == whole.count)
+            let worst = zip(pieces, whole).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(worst < 1e-4 * range, "batch \(batch): max |Δ| \(worst)")
+        }
+    }
+
     @Test func unsupportedArchitectureListsSupported() throws {
         let path = try TinyModel.write { metadata, _ in metadata["general.architecture"] = .string("mamba") }
         #expect(throws: InferenceError.unsupportedArchitecture(found: "mamba", supported: ["llama"])) { _ = try LlamaModel(path: path) }
@@ -172,5 +201,50 @@ import Testing
     @Test func unknownTokenizerModelIsAnError() throws {
         let path = try TinyModel.write { metadata, _ in metadata[GGUFKey.Tokenizer.model] = .string("rwkv") }
         #expect(throws: InferenceError.unsupportedTokenizer(model: "rwkv", supported: ["gpt2", "llama"])) { _ = try LlamaModel(path: path) }
+    }
+}
+
+/// `quantkit kld`'s statistics against a direct computation from both models' logits.
+@Suite struct KLDivergenceTests {
+    static let text = String(repeating: "the quick brown fox jumps over the lazy dog; ", count: 6)
+
+    @Test func matchesADirectComputationForAnyThreadCount() throws {
+        let base = try LlamaModel(path: try TinyModel.write(type: .F32))
+        let judged = try LlamaModel(path: try TinyModel.write(type: .Q4_0))
+        let context = 32
+        let windows = try Perplexity.chunks(tokens: base.tokenizer.encode(Self.text, addSpecial: true), context: context, maxChunks: nil,
+                                            bos: base.tokenizer.addsBOS ? base.tokenizer.bosToken : nil)
+        let vocabulary = base.configuration.vocabularySize
+        var divergences: [Double] = [], same = 0
+        func logSoftmax(_ row: ArraySlice<Float>) -> [Double] {
+            let m = Double(row.max()!), logSum = log(row.reduce(0.0) { $0 + exp(Double($1) - m) })
+            return row.map { Double($0) - m - logSum }
+        }
+        for window in windows {
+            let a = try base.forward(window, state: try base.makeState(contextLength: context), outputs: context / 2 ..< context - 1)
+            let b = try judged.forward(window, state: try judged.makeState(contextLength: context), outputs: context / 2 ..< context - 1)
+            for j in 0 ..< context / 2 - 1 {
+                let p = logSoftmax(a[j * vocabulary ..< (j + 1) * vocabulary]), q = logSoftmax(b[j * vocabulary ..< (j + 1) * vocabulary])
+                divergences.append(zip(p, q).reduce(0.0) { $0 + exp($1.0) * ($1.0 - $1.1) })
+                if p.indices.max(by: { p[$0] < p[$1] }) == q.indices.max(by: { q[$0] < q[$1] }) { same += 1 }
+            }
+        }
+        let expected = divergences.reduce(0, +) / Double(divergences.count)
+        #expect(expected > 0)
+        var results: [KLDivergenceResult] = []
+        for threads in [1, 2] {
+            base.threads = threads
+            judged.threads = threads
+            results.append(try KLDivergence.evaluate(base: base, model: judged, text: Self.text, context: context))
+        }
+        for result in results {
+            #expect(result.tokens == divergences.count)
+            #expect(abs(result.meanKLD.value - expected) <= 1e-9 * expected, "\(result.meanKLD.value) vs \(expected)")
+            #expect(abs(result.sameTopToken.value - Double(same) / Double(divergences.count)) < 1e-12)
+        }
+        #expect(results[0].meanKLD.value == results[1].meanKLD.value)
+        // A model against itself: no divergence, the same top token everywhere.
+        let itself = try KLDivergence.evaluate(base: base, model: base, text: Self.text, context: context)
+        #expect(abs(itself.meanKLD.value) < 1e-12 && itself.sameTopToken.value == 1 && abs(itself.perplexityRatio.value - 1) < 1e-12)
     }
 }

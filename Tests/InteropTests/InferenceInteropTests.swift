@@ -110,11 +110,15 @@ struct InferenceInteropTests {
         // llama.cpp multiplies quantized weights with activations rounded to 8 bits (Q8_0/Q8_K);
         // we keep f32 activations. That noise compounds over 30 layers: measured max |Δlogit|
         // is 5–6 % of the largest logit, and near-ties (top-2 margins of 0.03–0.3) can swap.
-        // The aggregate is the robust check: perplexity within 0.5 %.
+        // The aggregate is the robust check: perplexity within 1 %. (0.5 % held on earlier
+        // machines; on an AMD EPYC with AVX-512 llama.cpp gives 26.632 on the Q4_K file against
+        // our 26.446 with f32 activations and 26.471 with our int8 ones (`--batch 1`): its
+        // q8_K activations for K-quant products carry one scale per 256 inputs, ours per 32.
+        // Q8_0 stays within 0.2 %: 21.302 vs 21.344.)
         try checkLogits(model: model, oracle: oracle, ids: ids, relativeBound: 0.08, minimumArgmaxAgreement: 56)
         let ours = try Perplexity.evaluate(model: model, text: text, context: 512, maxChunks: 2)
         let reference = try oracle.doubles("ppl")[0]
-        #expect(abs(ours.perplexity / reference - 1) < 0.005, "\(type): PPL \(ours.perplexity) vs llama.cpp \(reference)")
+        #expect(abs(ours.perplexity / reference - 1) < 0.01, "\(type): PPL \(ours.perplexity) vs llama.cpp \(reference)")
     }
 
     /// Logits of the first 64 tokens: max |Δ| relative to the largest |logit|, and the argmax at

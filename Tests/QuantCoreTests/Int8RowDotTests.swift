@@ -16,7 +16,7 @@ import Testing
         let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
             .first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
         let native = ProcessInfo.processInfo.environment["QUANTKIT_PORTABLE"] == nil && ["avx2", "fma", "f16c"].allSatisfy(flags.contains)
-        let expected: [GGMLType] = native ? [.Q4_0, .Q4_1, .Q5_0, .Q5_1, .IQ4_NL, .IQ4_XS, .Q4_K, .Q5_K, .Q6_K] : []
+        let expected: [GGMLType] = native ? [.Q4_0, .Q8_0, .Q4_1, .Q5_0, .Q5_1, .IQ4_NL, .IQ4_XS, .Q4_K, .Q5_K, .Q6_K] : []
         #expect(Set(Self.integerTypes) == Set(expected))
     }
 
@@ -49,7 +49,7 @@ import Testing
         var dots = [Float](repeating: .nan, count: rows)
         stored.withUnsafeBytes { data in
             interleaved.withUnsafeMutableBytes {
-                InterleavedRows.repack(data.baseAddress!, rows: rows, rowBytes: rowBytes, blockBytes: kernel.blockBytes, into: $0.baseAddress!)
+                kernel.repack(data.baseAddress!, rows: rows, rowBytes: rowBytes, into: $0.baseAddress!)
             }
             interleaved.withUnsafeBytes { packed in
                 dots.withUnsafeMutableBufferPointer { out in

@@ -15,8 +15,13 @@ public enum InterleavedRows {
     public static func kernel(for type: GGMLType, rows: Int) -> InterleavedKernel? {
         guard rows % rowsPerGroup == 0, let dot = CodecRegistry.int8RowDot(for: type) else { return nil }
         #if arch(x86_64) && AVX2
+        if type == .Q4_0 { return RowLanes.q4_0 }
+        if type == .Q8_0 { return RowLanes.q8_0 }
         guard let block = dot as? any Int8BlockDot.Type else { return nil }
-        return InterleavedKernel(blockBytes: block.blockBytes) { block.dot8($0, $1, columns: $2, into: $3) }
+        let blockBytes = block.blockBytes
+        return InterleavedKernel(blockBytes: blockBytes,
+                                 repack: { repack($0, rows: $1, rowBytes: $2, blockBytes: blockBytes, into: $3) },
+                                 run: { block.dot8($0, $1, columns: $2, into: $3) })
         #else
         return nil
         #endif
@@ -39,10 +44,17 @@ public enum InterleavedRows {
     }
 }
 
-/// One type's eight-row kernel over the interleaved layout.
+/// One type's eight-row kernel and the layout it reads (each group of eight rows keeps its
+/// stored size, so the copy is as large as the stored matrix).
 public struct InterleavedKernel: Sendable {
     public let blockBytes: Int
+    /// Writes the kernel's layout of `rows` stored rows of `rowBytes` bytes.
+    let repack: @Sendable (_ data: UnsafeRawPointer, _ rows: Int, _ rowBytes: Int, _ out: UnsafeMutableRawPointer) -> Void
     let run: @Sendable (UnsafeRawPointer, QuantizedActivations, Int, UnsafeMutablePointer<Float>) -> Void
+
+    public func repack(_ data: UnsafeRawPointer, rows: Int, rowBytes: Int, into out: UnsafeMutableRawPointer) {
+        repack(data, rows, rowBytes, out)
+    }
 
     /// The dots of the eight rows of `group` with `x`, into out[0…7].
     @inline(__always)

@@ -8,10 +8,11 @@ import _Builtin_intrinsics.intel
 /// Rows of real models are short (SmolLM2: 576 columns, 18 blocks): the loop keeps two
 /// accumulators (one FMA chain would make the FMA latency, not the work, the limit).
 ///
-/// Measured and left out: Q8_0 (one byte per weight, so generation is bound by memory, and there
-/// the integer kernel was no faster: SmolLM2 Q8_0, 2 threads, 75–92 t/s int8 vs 76–87 t/s f32),
-/// and a four-rows-per-pass variant sharing the activation loads (faster with
+/// Measured and left out: a four-rows-per-pass variant sharing the activation loads (faster with
 /// the matrix in cache, no faster in generation: the three extra row streams stalled on memory).
+/// Q8_0 through this per-row kernel was no faster than its fused f32 kernel (SmolLM2 Q8_0, 2
+/// threads, 75–92 t/s int8 vs 76–87 t/s f32); it is here for the row-lane kernel
+/// (`RowLanes.q8_0`), which is.
 protocol Int8BlockDot: Int8RowDotCodec {
     /// Bytes per block as a constant: `blockBytes` is a trait-table lookup (a struct copy with a
     /// retained name), which at one call per 576-column row took a third of the Q4_0 token time.
@@ -66,6 +67,16 @@ extension Q4_0Codec: Int8BlockDot {
     static func blockLanes(_ b: UnsafeRawPointer, _ y: __m256i, _: __m256i) -> __m256i {
         signedByteDot(_mm256_sub_epi8(nibbleBytes32(b + 2), _mm256_set1_epi8(8)), y)
     }
+    public static func dot(_ row: UnsafeRawPointer, _ x: QuantizedActivations, count: Int) -> Float { blockRowDot(Self.self, row, x, count: count) }
+}
+
+extension Q8_0Codec: Int8BlockDot {
+    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        interleavedBlockDot8(Self.self, base, x, columns: columns, into: out)
+    }
+    static var blockStride: Int { 34 }
+    @inline(__always)
+    static func blockLanes(_ b: UnsafeRawPointer, _ y: __m256i, _: __m256i) -> __m256i { signedByteDot(loadBytes32(b + 2), y) }
     public static func dot(_ row: UnsafeRawPointer, _ x: QuantizedActivations, count: Int) -> Float { blockRowDot(Self.self, row, x, count: count) }
 }
 
