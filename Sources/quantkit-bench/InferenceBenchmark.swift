@@ -17,29 +17,35 @@ struct InferenceBenchmark: ParsableCommand {
     @Option(help: "Tokens to generate (greedy).") var generate = 32
     @Option(help: "Threads for both.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Skip llama.cpp.") var noLlama = false
+    @Option(help: "Rounds per file, ours and llama.cpp by turns; medians are reported (this machine's speed drifts by up to 2× over minutes).")
+    var rounds = 3
 
     func run() throws {
         // Perplexity.evaluate reads 0 chunks as "the whole file" (hundreds of chunks), which a
         // benchmark run would sit in for many minutes.
-        guard chunks > 0, generate > 0 else { throw ValidationError("--chunks and --generate must be at least 1") }
+        guard chunks > 0, generate > 0, rounds > 0 else { throw ValidationError("--chunks, --generate and --rounds must be at least 1") }
         let text = try MappedFile.readText(path: file)
-        print("model                         eval t/s (ours, llama.cpp)   generate t/s (ours, llama.cpp)   peak RSS")
+        print("model                         eval t/s (ours, llama.cpp)   generate t/s (ours, llama.cpp)   peak RSS   (medians of \(rounds))")
         for path in models {
             let model = try LlamaModel(path: path)
             model.threads = threads
-            let result = try Perplexity.evaluate(model: model, text: text, context: 512, maxChunks: chunks)
-            var sampler = Sampler(temperature: 0)
             let prompt = Array(model.tokenizer.encode(text).prefix(16))
-            let start = Date()
-            let generated = try model.generate(prompt: prompt, count: generate, sampler: &sampler)
-            let generation = Double(generated.count) / Date().timeIntervalSince(start)
-            var theirs: (Double, Double)?
-            if !noLlama { theirs = llamaCpp(model: path) }
+            var ours: [(Double, Double)] = [], theirs: [(Double, Double)] = []
+            for _ in 0..<rounds {
+                let result = try Perplexity.evaluate(model: model, text: text, context: 512, maxChunks: chunks)
+                var sampler = Sampler(temperature: 0)
+                let start = Date()
+                let generated = try model.generate(prompt: prompt, count: generate, sampler: &sampler)
+                ours.append((result.tokensPerSecond, Double(generated.count) / Date().timeIntervalSince(start)))
+                if !noLlama, let measured = llamaCpp(model: path) { theirs.append(measured) }
+            }
+            func median(_ values: [Double]) -> String? {
+                values.isEmpty ? nil : String(format: "%.1f", values.sorted()[(values.count - 1) / 2])
+            }
             let name = (path as NSString).lastPathComponent.padding(toLength: 30, withPad: " ", startingAt: 0)
-            print(name + String(format: "%8.0f  %8@            %8.1f  %8@              %@", result.tokensPerSecond,
-                                (theirs.map { String(format: "%.0f", $0.0) } ?? "-") as NSString, generation,
-                                (theirs.map { String(format: "%.1f", $0.1) } ?? "-") as NSString,
-                                Measurement.megabytes(Measurement.peakRSS) as NSString))
+            print(name + String(format: "%8@  %8@            %8@  %8@              %@", median(ours.map(\.0))! as NSString,
+                                (median(theirs.map(\.0)) ?? "-") as NSString, median(ours.map(\.1))! as NSString,
+                                (median(theirs.map(\.1)) ?? "-") as NSString, Measurement.megabytes(Measurement.peakRSS) as NSString))
         }
     }
 

@@ -17,6 +17,7 @@ public enum InterleavedRows {
         #if arch(x86_64) && AVX2
         if type == .Q4_0 { return RowLanes.q4_0 }
         if type == .Q8_0 { return RowLanes.q8_0 }
+        if type == .Q5_0 { return RowLanes.q5_0 }
         guard let block = dot as? any Int8BlockDot.Type else { return nil }
         let blockBytes = block.blockBytes
         return InterleavedKernel(blockBytes: blockBytes,

@@ -2,26 +2,32 @@
 import _Builtin_intrinsics.intel
 
 /// Generation kernels with one row per 32-bit lane, as llama.cpp's `block_q4_0x8` gemv does, for
-/// the types whose block is an f16 scale followed by plain level bytes (Q4_0, Q8_0): eight
+/// the types whose block is an f16 scale followed by level bytes (Q4_0, Q5_0, Q8_0): eight
 /// rows' scales side by side (one `vcvtph2ps` gives all eight), then their levels four bytes
 /// at a time, so one `pmaddubsw` against four broadcast activation bytes advances all eight
 /// rows. The generic eight-row kernel (`interleavedBlockDot8`) keeps one row per register
 /// instead and pays a conversion and an FMA per row and block, and a horizontal sum per row.
 ///
 /// Layout of one group of eight rows, per block of 32 columns (eight times the stored block
-/// size): the eight f16 scales (16 bytes), then the level bytes in 32-byte chunks; in chunk c,
-/// bytes 4r…4r+3 are row r's level bytes 4c…4c+3.
+/// size): the eight f16 scales (16 bytes), any per-type side data (Q5_0's fifth bits), then the
+/// level bytes in 32-byte chunks; in chunk c, bytes 4r…4r+3 are row r's level bytes 4c…4c+3.
 enum RowLanes {
-    static func repack(_ data: UnsafeRawPointer, rows: Int, rowBytes: Int, blockBytes: Int, into out: UnsafeMutableRawPointer) {
-        let blocks = rowBytes / blockBytes, chunks = (blockBytes - 2) / 4
+    /// Writes the layout for blocks of `blockBytes` whose level bytes start at `payloadOffset`;
+    /// `sideData(block, area)` fills the bytes between the scales and the levels (Q5_0's fifth
+    /// bits), `payloadOffset − 2` bytes per row, for all eight rows together.
+    static func repack(_ data: UnsafeRawPointer, rows: Int, rowBytes: Int, blockBytes: Int, payloadOffset: Int = 2,
+                       into out: UnsafeMutableRawPointer, sideData: (_ block: UnsafeRawPointer, _ area: UnsafeMutableRawPointer) -> Void = { _, _ in }) {
+        let blocks = rowBytes / blockBytes, chunks = (blockBytes - payloadOffset) / 4
+        let levelsStart = 16 + 8 * (payloadOffset - 2)
         for group in 0..<rows / 8 {
             for block in 0..<blocks {
                 let target = out + (group * blocks + block) * 8 * blockBytes
                 for r in 0..<8 {
                     let source = data + (group * 8 + r) * rowBytes + block * blockBytes
                     (target + 2 * r).copyMemory(from: source, byteCount: 2)
+                    sideData(source, target + 16 + r)
                     for c in 0..<chunks {
-                        (target + 16 + 32 * c + 4 * r).copyMemory(from: source + 2 + 4 * c, byteCount: 4)
+                        (target + levelsStart + 32 * c + 4 * r).copyMemory(from: source + payloadOffset + 4 * c, byteCount: 4)
                     }
                 }
             }
@@ -61,6 +67,44 @@ enum RowLanes {
         }
         UnsafeMutableRawPointer(out).storeBytes(of: acc, as: __m256.self)
     }
+
+    /// Q5_0: the Q4_0 kernel plus each level's fifth bit. The repack regroups the bits per chunk:
+    /// byte 8c + r of the 32 bytes after the scales holds row r's fifth bits of columns 4c…4c+3
+    /// (bits 0–3) and 16+4c…16+4c+3 (bits 4–7), so one 8-byte broadcast and a byte shuffle put
+    /// each row's bits in its lane. Levels 0…31 with the offset of 16 through the activation
+    /// sums; two `pmaddubsw` results fit 16 bits (2 · 2 · 31 · 127 = 15 748), so each chunk is
+    /// widened to 32 bits.
+    static let q5_0 = InterleavedKernel(blockBytes: 22, repack: { data, rows, rowBytes, out in
+        repack(data, rows: rows, rowBytes: rowBytes, blockBytes: 22, payloadOffset: 6, into: out) { source, target in
+            let high = source.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+            for c in 0..<4 {
+                let bits = UInt8(truncatingIfNeeded: (high >> UInt32(4 * c)) & 0xF | ((high >> UInt32(16 + 4 * c)) & 0xF) << 4)
+                target.storeBytes(of: bits, toByteOffset: 8 * c, as: UInt8.self)
+            }
+        }
+    }, run: { base, x, columns, out in
+        let low = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10), ones = _mm256_set1_epi16(1)
+        let spread = _mm256_set_epi32(0x0707_0707, 0x0606_0606, 0x0505_0505, 0x0404_0404, 0x0303_0303, 0x0202_0202, 0x0101_0101, 0)
+        let lowBits = _mm256_set1_epi32(0x0804_0201), highBits = _mm256_set1_epi32(Int32(bitPattern: 0x8040_2010))
+        let levels = UnsafeRawPointer(x.levels), activationScales = x.scales, sums = x.scaledSums
+        var acc = _mm256_setzero_ps()
+        for block in 0..<columns / 32 {
+            let b = base + block * 8 * 22, y = levels + 32 * block
+            @inline(__always) func chunk(_ c: Int) -> __m256i {
+                let w = loadBytes32(b + 48 + 32 * c)
+                let bits = _mm256_shuffle_epi8(_mm256_set1_epi64x(b.loadUnaligned(fromByteOffset: 16 + 8 * c, as: Int64.self)), spread)
+                let lowFifth = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bits, lowBits), lowBits), fifth)
+                let highFifth = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bits, highBits), highBits), fifth)
+                let pairs = _mm256_add_epi16(
+                    _mm256_maddubs_epi16(_mm256_or_si256(_mm256_and_si256(w, low), lowFifth), broadcast(y, c)),
+                    _mm256_maddubs_epi16(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 4), low), highFifth), broadcast(y, 4 + c)))
+                return _mm256_madd_epi16(pairs, ones)
+            }
+            let dots = _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_add_epi32(chunk(0), chunk(1)), _mm256_add_epi32(chunk(2), chunk(3))))
+            acc = _mm256_fmadd_ps(scales(b), _mm256_fmadd_ps(dots, _mm256_set1_ps(activationScales[block]), _mm256_set1_ps(-16 * sums[block])), acc)
+        }
+        UnsafeMutableRawPointer(out).storeBytes(of: acc, as: __m256.self)
+    })
 
     /// Q8_0: signed levels, so |w| meets y carrying w's sign (`signedByteDot`); pair sums reach
     /// 2 · 128 · 127 and are widened to 32 bits per chunk.
