@@ -13,20 +13,29 @@ public enum InterleavedRows {
     /// of eight). Looked up once per matrix: a protocol cast per eight rows would sit in the
     /// generation hot path.
     public static func kernel(for type: GGMLType, rows: Int) -> InterleavedKernel? {
-        guard rows % rowsPerGroup == 0, let dot = CodecRegistry.int8RowDot(for: type) else { return nil }
+        guard rows % rowsPerGroup == 0 else { return nil }
         #if arch(x86_64) && AVX2
-        if type == .Q4_0 { return RowLanes.q4_0 }
-        if type == .Q8_0 { return RowLanes.q8_0 }
-        if type == .Q5_0 { return RowLanes.q5_0 }
-        guard let block = dot as? any Int8BlockDot.Type else { return nil }
-        let blockBytes = block.blockBytes
-        return InterleavedKernel(blockBytes: blockBytes,
-                                 repack: { repack($0, rows: $1, rowBytes: $2, blockBytes: blockBytes, into: $3) },
-                                 run: { block.dot8($0, $1, columns: $2, into: $3) })
+        return kernels[type]
         #else
         return nil
         #endif
     }
+
+    #if arch(x86_64) && AVX2
+    /// One row per lane where the block is a scale and plain levels (`RowLanes`); the others read
+    /// whole blocks side by side through the generic eight-row kernel, specialized per type here.
+    static let kernels: [GGMLType: InterleavedKernel] = [
+        .Q4_0: RowLanes.q4_0, .Q5_0: RowLanes.q5_0, .Q8_0: RowLanes.q8_0,
+        .Q4_1: blockKernel(Q4_1Codec.self), .Q5_1: blockKernel(Q5_1Codec.self), .IQ4_NL: blockKernel(IQ4_NLCodec.self),
+    ]
+
+    private static func blockKernel<C: Int8BlockDot>(_ codec: C.Type) -> InterleavedKernel {
+        let blockBytes = C.blockStride
+        return InterleavedKernel(blockBytes: blockBytes,
+                                 repack: { repack($0, rows: $1, rowBytes: $2, blockBytes: blockBytes, into: $3) },
+                                 run: { interleavedBlockDot8(C.self, $0, $1, columns: $2, into: $3) })
+    }
+    #endif
 
     public static func byteCount(rows: Int, rowBytes: Int) -> Int { rows * rowBytes }
 
@@ -68,8 +77,8 @@ public struct InterleavedKernel: Sendable {
 #if arch(x86_64) && AVX2
 import _Builtin_intrinsics.intel
 
-/// Eight rows at once from the interleaved layout (`Int8BlockDot.dot8`), written once and
-/// specialized per type like `blockRowDot`. Each row's sum runs over the blocks in order in one
+/// Eight rows at once from the interleaved layout, written once and specialized per type like
+/// `blockRowDot`. Each row's sum runs over the blocks in order in one
 /// accumulator (the per-row kernel alternates two), so results agree with `dot` to rounding, not
 /// bit for bit.
 @inline(__always)

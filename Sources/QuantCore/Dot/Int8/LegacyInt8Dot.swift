@@ -24,10 +24,6 @@ protocol Int8BlockDot: Int8RowDotCodec {
     static var blockConstant: __m256i { get }
     /// Σ level·y of one block in eight Int32 lanes.
     static func blockLanes(_ block: UnsafeRawPointer, _ y: __m256i, _ constant: __m256i) -> __m256i
-    /// Eight rows from the interleaved layout (`InterleavedRows`) into out[0…7]; each type
-    /// forwards to `interleavedBlockDot8` so that it is specialized (an existential call into
-    /// a generic default measured 8× slower).
-    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>)
 }
 
 extension Int8BlockDot {
@@ -59,9 +55,6 @@ func blockRowDot<C: Int8BlockDot>(_: C.Type, _ row: UnsafeRawPointer, _ x: Quant
 }
 
 extension Q4_0Codec: Int8BlockDot {
-    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        interleavedBlockDot8(Self.self, base, x, columns: columns, into: out)
-    }
     static var blockStride: Int { 18 }
     @inline(__always)
     static func blockLanes(_ b: UnsafeRawPointer, _ y: __m256i, _: __m256i) -> __m256i {
@@ -71,9 +64,6 @@ extension Q4_0Codec: Int8BlockDot {
 }
 
 extension Q8_0Codec: Int8BlockDot {
-    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        interleavedBlockDot8(Self.self, base, x, columns: columns, into: out)
-    }
     static var blockStride: Int { 34 }
     @inline(__always)
     static func blockLanes(_ b: UnsafeRawPointer, _ y: __m256i, _: __m256i) -> __m256i { signedByteDot(loadBytes32(b + 2), y) }
@@ -81,9 +71,6 @@ extension Q8_0Codec: Int8BlockDot {
 }
 
 extension Q4_1Codec: Int8BlockDot {
-    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        interleavedBlockDot8(Self.self, base, x, columns: columns, into: out)
-    }
     static var blockStride: Int { 20 }
     static var minimumOffset: Int? { 2 }
     @inline(__always)
@@ -92,9 +79,6 @@ extension Q4_1Codec: Int8BlockDot {
 }
 
 extension Q5_0Codec: Int8BlockDot {
-    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        interleavedBlockDot8(Self.self, base, x, columns: columns, into: out)
-    }
     static var blockStride: Int { 22 }
     /// level − 16 as a signed byte: the nibble, with 0xF0 set where the fifth bit is clear.
     @inline(__always)
@@ -105,9 +89,6 @@ extension Q5_0Codec: Int8BlockDot {
 }
 
 extension Q5_1Codec: Int8BlockDot {
-    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        interleavedBlockDot8(Self.self, base, x, columns: columns, into: out)
-    }
     static var blockStride: Int { 24 }
     static var minimumOffset: Int? { 2 }
     @inline(__always)
@@ -125,9 +106,6 @@ func nonLinearCodebook() -> __m256i {
 }
 
 extension IQ4_NLCodec: Int8BlockDot {
-    static func dot8(_ base: UnsafeRawPointer, _ x: QuantizedActivations, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        interleavedBlockDot8(Self.self, base, x, columns: columns, into: out)
-    }
     static var blockStride: Int { 18 }
     static var blockConstant: __m256i { nonLinearCodebook() }
     @inline(__always)
