@@ -57,17 +57,22 @@ import Testing
         #expect(a == b)  // tile sizes do not depend on the thread count: identical, not just close
     }
 
-    /// A batch of more than one attention unit (64 rows) splits over workers by (head, rows);
-    /// results must not depend on which worker took which unit.
+    /// A batch of more than one attention unit (64 rows) splits over workers by (head, rows),
+    /// a generated token by (head, positions); results must not depend on which worker took
+    /// which unit.
     @Test func threadCountDoesNotChangeBatchedAttention() throws {
         let path = try TinyModel.write()
         let one = try LlamaModel(path: path), two = try LlamaModel(path: path)
         one.threads = 1
         two.threads = 2
         let tokens = (0..<100).map { Int32(($0 * 37) % 256) }
-        let a = try one.forward(tokens, state: try one.makeState(contextLength: 128), outputs: 0..<100)
-        let b = try two.forward(tokens, state: try two.makeState(contextLength: 128), outputs: 0..<100)
+        let stateOne = try one.makeState(contextLength: 128), stateTwo = try two.makeState(contextLength: 128)
+        let a = try one.forward(tokens, state: stateOne, outputs: 0..<100)
+        let b = try two.forward(tokens, state: stateTwo, outputs: 0..<100)
         #expect(a == b)
+        // The next token attends to 101 positions in (head, part) units: the same split for any
+        // thread count.
+        #expect(try one.forward([7], state: stateOne) == two.forward([7], state: stateTwo))
     }
 
     /// `--batch`: a window evaluated in passes of a few tokens gives the logits of one pass (f32
