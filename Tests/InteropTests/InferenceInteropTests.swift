@@ -115,7 +115,18 @@ struct InferenceInteropTests {
         // our 26.446 with f32 activations and 26.471 with our int8 ones (`--batch 1`): its
         // q8_K activations for K-quant products carry one scale per 256 inputs, ours per 32.
         // Q8_0 stays within 0.2 %: 21.302 vs 21.344.)
-        try checkLogits(model: model, oracle: oracle, ids: ids, relativeBound: 0.08, minimumArgmaxAgreement: 56)
+        // Where the top token differs, it must be a near-tie that activation rounding alone can
+        // swap: llama.cpp's top-2 margin there is below what our own two arithmetics (f32
+        // activations, and int8 ones as llama.cpp uses: passes of one token) differ by at that
+        // position. Measured: they differ by up to 1.6 (Q8_0) and 1.1 (Q4_K) and themselves
+        // disagree on the top token at 2 and 3 of 64 positions.
+        let window = Array(ids.prefix(64)), vocabulary = model.configuration.vocabularySize
+        let f32 = try model.evaluate(window: window, state: try model.makeState(contextLength: 64), outputs: 0 ..< 64, batch: 64)
+        let int8 = try model.evaluate(window: window, state: try model.makeState(contextLength: 64), outputs: 0 ..< 64, batch: 1)
+        let rounding = (0 ..< 64).map { t in
+            zip(f32[t * vocabulary ..< (t + 1) * vocabulary], int8[t * vocabulary ..< (t + 1) * vocabulary]).map { abs($0 - $1) }.max()!
+        }
+        try checkLogits(model: model, oracle: oracle, ids: ids, relativeBound: 0.08, minimumArgmaxAgreement: 56, nearTie: rounding)
         let ours = try Perplexity.evaluate(model: model, text: text, context: 512, maxChunks: 2)
         let reference = try oracle.doubles("ppl")[0]
         #expect(abs(ours.perplexity / reference - 1) < 0.01, "\(type): PPL \(ours.perplexity) vs llama.cpp \(reference)")
@@ -124,7 +135,7 @@ struct InferenceInteropTests {
     /// Logits of the first 64 tokens: max |Δ| relative to the largest |logit|, and the argmax at
     /// every position.
     private func checkLogits(model: LlamaModel, oracle: SafetensorsFile, ids: [Int32], relativeBound: Double,
-                             minimumArgmaxAgreement: Int = 64) throws {
+                             minimumArgmaxAgreement: Int = 64, nearTie: [Float]? = nil) throws {
         let state = try model.makeState(contextLength: 64)
         let ours = try model.forward(Array(ids.prefix(64)), state: state, outputs: 0 ..< 64)
         let theirs = try oracle.floats("logits64")
@@ -145,6 +156,10 @@ struct InferenceInteropTests {
                 let vocabularyOffset = t * vocabulary
                 print("position \(t): argmax ours \(ourBest - vocabularyOffset) (margin \(a[ourBest] - a[theirBest])), "
                       + "llama.cpp \(theirBest - vocabularyOffset) (margin \(b[theirBest] - b[ourBest]))")
+                if let nearTie {
+                    #expect(b[theirBest] - b[ourBest] < nearTie[t],
+                            "position \(t): llama.cpp's margin \(b[theirBest] - b[ourBest]) exceeds the activation-rounding spread \(nearTie[t])")
+                }
             }
         }
         let relative = Double(maxDelta / maxLogit)
