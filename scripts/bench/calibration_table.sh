@@ -27,6 +27,8 @@ q=$out/quantkit
 # Statistics: tinyshakespeare (the corpus of llama.cpp's anchor imatrix, 10 × 512 tokens) and data-free.
 [ -f "$out/tinyshakespeare.qkstats" ] || "$q" calibrate "$base" --calib "$calib" --tokens 5120 -o "$out/tinyshakespeare.qkstats" --quiet
 [ -f "$out/data-free.qkstats" ] || "$q" calibrate "$base" -o "$out/data-free.qkstats" --quiet
+# The same corpus with Hessians (X·Xᵀ per linear input), for --w8a8-gptq.
+[ -f "$out/tinyshakespeare-hessian.qkstats" ] || "$q" calibrate "$base" --calib "$calib" --tokens 5120 --hessian -o "$out/tinyshakespeare-hessian.qkstats" --quiet
 
 convert() {  # name, then convert arguments
   local name=$1; shift
@@ -36,6 +38,7 @@ convert Q8_0 --type Q8_0
 convert sq-0.5 --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant 0.5
 convert sq-auto-norms --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant auto --smoothquant-sites norms
 convert sq-auto --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant auto
+convert sq-auto-w8a8-gptq --type F16 --stats "$out/tinyshakespeare-hessian.qkstats" --smoothquant auto --w8a8-gptq
 convert Q4_K_M --type Q4_K_M
 convert Q4_K_M-stats --type Q4_K_M --stats "$out/tinyshakespeare.qkstats"
 convert Q4_K_M-stats-data-free --type Q4_K_M --stats "$out/data-free.qkstats"
@@ -81,6 +84,7 @@ rows=(
   "NF4_DQ (bitsandbytes)|NF4_DQ.gguf|"
   "W8A8 + SmoothQuant auto, norms|sq-auto-norms.gguf|--w8a8"
   "W8A8 + SmoothQuant α=0.5, all|sq-0.5.gguf|--w8a8"
+  "W8A8 + SmoothQuant auto + int8-grid GPTQ|sq-auto-w8a8-gptq.gguf|--w8a8"
   "Q8_0|Q8_0.gguf|"
   "Q4_K_M + our data-free stats|Q4_K_M-stats-data-free.gguf|"
 )
