@@ -30,6 +30,25 @@ public final class LlamaModel: @unchecked Sendable {
         weights = try LlamaWeights(file: file, configuration: configuration)
     }
 
+    private init(sharing model: LlamaModel, weights: LlamaWeights) {
+        file = model.file
+        configuration = model.configuration
+        tokenizer = model.tokenizer
+        self.weights = weights
+        threads = model.threads
+        integerActivations = model.integerActivations
+    }
+
+    /// This model with one weight matrix stored as `bytes` of `type` instead: the rest is shared,
+    /// not copied. How the mix search measures what quantizing a single tensor costs.
+    public func replacingWeight(named name: String, type: GGMLType, bytes: [UInt8]) throws -> LlamaModel {
+        guard let info = file.tensor(named: name), info.shape.count == 2 else { throw InferenceError.missingTensor(name) }
+        let matrix = try WeightMatrix(name: name, type: type, rows: Int(info.shape[1]), columns: Int(info.shape[0]), bytes: bytes)
+        var replaced = weights
+        guard replaced.replace(with: matrix) else { throw InferenceError.missingTensor(name) }
+        return LlamaModel(sharing: self, weights: replaced)
+    }
+
     /// Run state for up to `contextLength` positions (KV cache), allocated once.
     public func makeState(contextLength: Int) throws -> LlamaState {
         guard contextLength <= configuration.contextLength else {
@@ -71,13 +90,26 @@ public final class LlamaModel: @unchecked Sendable {
         return try run(tokens, segments: states.enumerated().map { Segment(state: $1, rows: $0 ..< $0 + 1) }, outputs: 0 ..< tokens.count)
     }
 
+    /// Evaluates one sequence from an empty `state` with logits at every position, entering at
+    /// block `entry.layer` with `entry.residual` (T × d), the residual stream a model with the same
+    /// earlier blocks has there; without `entry`, from the token embeddings. `residuals` sees the
+    /// stream entering each block run and, last, entering the output norm (layer = block count).
+    /// The mix search runs the blocks before a changed tensor once instead of once per tensor.
+    public func forwardAll(_ tokens: [Int32], state: LlamaState, entry: (layer: Int, residual: [Float])? = nil,
+                           residuals: ((Int, [Float]) -> Void)? = nil) throws -> [Float] {
+        precondition(entry.map { $0.residual.count == tokens.count * configuration.embeddingLength } ?? true, "one residual row per token")
+        return try run(tokens, segments: [Segment(state: state, rows: 0 ..< tokens.count)], outputs: 0 ..< tokens.count,
+                       entry: entry, residuals: residuals)
+    }
+
     /// Consecutive batch rows that belong to one sequence.
     struct Segment {
         let state: LlamaState
         let rows: Range<Int>
     }
 
-    private func run(_ tokens: [Int32], segments: [Segment], outputs outputRows: Range<Int>) throws -> [Float] {
+    private func run(_ tokens: [Int32], segments: [Segment], outputs outputRows: Range<Int>,
+                     entry: (layer: Int, residual: [Float])? = nil, residuals: ((Int, [Float]) -> Void)? = nil) throws -> [Float] {
         let c = configuration
         let T = tokens.count, d = c.embeddingLength, kv = c.kvDimension, f = c.feedForwardLength
         for segment in segments where segment.state.length + segment.rows.count > segment.state.contextLength {
@@ -89,13 +121,18 @@ public final class LlamaModel: @unchecked Sendable {
         var x = [Float](repeating: 0, count: T * d), normed = x, attention = x, projected = x
         var q = x, k = [Float](repeating: 0, count: T * kv), v = k
         var gate = [Float](repeating: 0, count: T * f), up = gate
-        x.withUnsafeMutableBufferPointer { xp in
-            for (t, token) in tokens.enumerated() { weights.tokenEmbedding.dequantizeRows(Int(token) ..< Int(token) + 1, into: xp.baseAddress! + t * d) }
+        if let entry {
+            x = entry.residual
+        } else {
+            x.withUnsafeMutableBufferPointer { xp in
+                for (t, token) in tokens.enumerated() { weights.tokenEmbedding.dequantizeRows(Int(token) ..< Int(token) + 1, into: xp.baseAddress! + t * d) }
+            }
         }
         let rope = RotaryEmbedding(dimensions: c.ropeDimensionCount, base: c.ropeFreqBase, frequencyScale: c.ropeFrequencyScale,
                                    factors: weights.ropeFrequencyFactors)
         var ropeCache: [Float] = []
-        for (l, layer) in weights.layers.enumerated() {
+        for (l, layer) in weights.layers.enumerated() where l >= entry?.layer ?? 0 {
+            residuals?(l, x)
             Kernels.rmsNorm(x, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon, rows: T, n: d, into: &normed)
             observe(.attentionInput, l, normed, T, d)
             linear(normed, T, layer.query, &q)
@@ -141,6 +178,7 @@ public final class LlamaModel: @unchecked Sendable {
             linear(gate, T, layer.down, &projected)
             Kernels.add(&x, projected, count: T * d)
         }
+        residuals?(weights.layers.count, x)
         for segment in segments { segment.state.length += segment.rows.count }
         let n = outputRows.count
         guard n > 0 else { return [] }

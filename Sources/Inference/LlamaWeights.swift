@@ -2,20 +2,20 @@ import QuantFormats
 
 /// The tensors of one transformer block.
 public struct LlamaLayerWeights: Sendable {
-    public let attentionNorm: [Float]
-    public let query, key, value, attentionOutput: WeightMatrix
-    public let ffnNorm: [Float]
-    public let gate, up, down: WeightMatrix
+    public internal(set) var attentionNorm: [Float]
+    public internal(set) var query, key, value, attentionOutput: WeightMatrix
+    public internal(set) var ffnNorm: [Float]
+    public internal(set) var gate, up, down: WeightMatrix
 }
 
 /// All weights of a llama model, mapped from a GGUF file (llama.cpp tensor names). A missing
 /// tensor or a shape that does not fit the configuration is a typed error naming the tensor.
 public struct LlamaWeights: Sendable {
-    public let tokenEmbedding: WeightMatrix
-    public let layers: [LlamaLayerWeights]
+    public internal(set) var tokenEmbedding: WeightMatrix
+    public internal(set) var layers: [LlamaLayerWeights]
     public let outputNorm: [Float]
     /// `output.weight`, or the token embedding when the model ties them.
-    public let output: WeightMatrix
+    public internal(set) var output: WeightMatrix
     /// `rope_freqs.weight` (Llama 3.1+): one divisor per rotated pair's frequency, or nil.
     public let ropeFrequencyFactors: [Float]?
 
@@ -51,5 +51,23 @@ public struct LlamaWeights: Sendable {
             ? try matrix("output.weight", rows: c.vocabularySize, columns: d) : tokenEmbedding
         ropeFrequencyFactors = file.tensor(named: "rope_freqs.weight") != nil
             ? try vector("rope_freqs.weight", length: c.ropeDimensionCount / 2) : nil
+    }
+
+    /// These weights with the matrix named `matrix.name` swapped for `matrix` (both roles of a
+    /// tied embedding); false when no matrix has that name.
+    mutating func replace(with matrix: WeightMatrix) -> Bool {
+        var found = false
+        func swap(_ slot: inout WeightMatrix) {
+            guard slot.name == matrix.name, slot.rows == matrix.rows, slot.columns == matrix.columns else { return }
+            slot = matrix
+            found = true
+        }
+        swap(&tokenEmbedding)
+        swap(&output)
+        for i in layers.indices {
+            swap(&layers[i].query); swap(&layers[i].key); swap(&layers[i].value); swap(&layers[i].attentionOutput)
+            swap(&layers[i].gate); swap(&layers[i].up); swap(&layers[i].down)
+        }
+        return found
     }
 }

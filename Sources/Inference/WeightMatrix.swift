@@ -19,7 +19,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// The integer dot against int8-quantized activations, preferred over `rowDot` where it exists
     /// (unless the model asks for f32 activations).
     let int8RowDot: (any Int8RowDotCodec.Type)?
-    /// Decoded-at-load storage when the stored form cannot be read row by row (NF4_DQ).
+    /// Storage of our own: decoded at load when the stored form cannot be read row by row
+    /// (NF4_DQ), or the bytes of a matrix built in memory.
     private let owned: OwnedBytes?
     /// Rows interleaved in groups of eight for the generation kernels (`InterleavedRows`), for
     /// the 32-element integer types; the stored rows stay in use for batches.
@@ -35,21 +36,37 @@ public struct WeightMatrix: @unchecked Sendable {
         if info.type == .NF4_DQ {
             owned = OwnedBytes(try NF4DoubleQuant.expand(file.data(for: info), companion: try GGUFSource.companion(of: info, in: file), tensor: name))
         }
-        let storedType = owned == nil ? info.type : .NF4
+        try self.init(name: name, type: owned == nil ? info.type : .NF4, columns: Int(info.shape[0]),
+                      rows: info.shape.count == 2 ? Int(info.shape[1]) : 1, owned: owned,
+                      mapped: UnsafeRawPointer(file.data(for: info).baseAddress!))
+    }
+
+    /// A matrix held in memory rather than mapped: `bytes` are `rows` rows of `type`. Used to try
+    /// one tensor in another encoding without writing a file (the mix search).
+    init(name: String, type: GGMLType, rows: Int, columns: Int, bytes: [UInt8]) throws {
+        guard let codec = CodecRegistry.codec(for: type), columns % codec.blockSize == 0,
+              bytes.count == rows * columns / codec.blockSize * codec.blockBytes else {
+            throw InferenceError.unsupportedTensorType(tensor: name, type: type.name)
+        }
+        let owned = OwnedBytes(bytes)
+        try self.init(name: name, type: type, columns: columns, rows: rows, owned: owned, mapped: UnsafeRawPointer(owned.pointer))
+    }
+
+    private init(name: String, type storedType: GGMLType, columns: Int, rows: Int, owned: OwnedBytes?, mapped: UnsafeRawPointer) throws {
         guard let codec = CodecRegistry.codec(for: storedType) else {
-            throw InferenceError.unsupportedTensorType(tensor: name, type: info.type.name)
+            throw InferenceError.unsupportedTensorType(tensor: name, type: storedType.name)
         }
         self.name = name
         self.owned = owned
         type = storedType
-        columns = Int(info.shape[0])
-        rows = info.shape.count == 2 ? Int(info.shape[1]) : 1
+        self.columns = columns
+        self.rows = rows
         self.codec = codec
         fastCodec = codec as? any FastBlockCodec.Type
         rowDot = codec as? any RowDotCodec.Type
         int8RowDot = codec as? any Int8RowDotCodec.Type
         rowBytes = columns / codec.blockSize * codec.blockBytes
-        data = owned.map { UnsafeRawPointer($0.pointer) } ?? UnsafeRawPointer(file.data(for: info).baseAddress!)
+        data = owned.map { UnsafeRawPointer($0.pointer) } ?? mapped
         if let kernel = InterleavedRows.kernel(for: storedType, rows: rows) {
             let copy = OwnedBytes(byteCount: InterleavedRows.byteCount(rows: rows, rowBytes: rowBytes))
             kernel.repack(data, rows: rows, rowBytes: rowBytes, into: copy.pointer)
@@ -71,8 +88,8 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
-    /// All values as f32 (small tensors: norms).
-    func floats() -> [Float] {
+    /// All values as f32 (norms; a tensor the mix search re-encodes).
+    public func floats() -> [Float] {
         var out = [Float](repeating: 0, count: rows * columns)
         out.withUnsafeMutableBufferPointer { dequantizeRows(0..<rows, into: $0.baseAddress!) }
         return out

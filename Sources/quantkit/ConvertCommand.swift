@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import QuantCalibration
 import QuantCore
 import QuantFormats
@@ -38,6 +39,12 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "GPTQ damping: this fraction of the mean Hessian diagonal is added to it.") var gptqDamping = 0.01
     @Flag(help: "Round the blocks' linear weights onto W8A8's per-channel int8 grid with GPTQ (float --type; for perplexity/kld --w8a8; needs --stats from calibrate --hessian).")
     var w8a8Gptq = false
+
+    @Flag(help: "Choose each tensor's type by measured sensitivity (KL divergence on --calib text or data-free samples) within the size of the --type preset's plan (GGUF input).")
+    var optimizeMix = false
+    @Option(help: "Text for --optimize-mix (default: data-free sequences sampled from the model).") var calib: String?
+    @Option(help: "Tokens --optimize-mix runs the model over, per tensor tried.") var calibTokens = 512
+    @Option(help: "Seed of --optimize-mix's data-free sampler.") var seed: UInt64 = 1
 
     @Flag(help: "Allow converting tensors that are already quantized (compounds error).") var allowRequantize = false
     @Flag(help: "Fail instead of falling back when a tensor's rows do not fit the type.") var noFallback = false
@@ -111,7 +118,18 @@ struct ConvertCommand: ParsableCommand {
             options.allowNonFinite = allowNonfinite
             options.allowOutputInInputFolder = allowOutputInInputFolder
             options.threads = threads.count
-            let converter = try ModelConverter(source: source, options: options)
+            var converter = try ModelConverter(source: source, options: options)
+            var mixSearch: MixSearch.Result?
+            if optimizeMix {
+                let result = try searchMix(converter: converter, source: source, smoothed: smoothquant != nil || gptq || w8a8Gptq)
+                options.planning.searchedTypes = result.assignments
+                options.extraMetadata += [.init("quantkit.mix_search.corpus", .string(result.corpus)),
+                                          .init("quantkit.mix_search.tokens", .uint32(UInt32(clamping: result.tokens)))]
+                converter = try ModelConverter(source: source, options: options)
+                mixSearch = result
+            } else if calib != nil {
+                throw ValidationError("--calib is the text of --optimize-mix")
+            }
             if converter.requantizes {
                 FileHandle.standardError.write(Data("warning: requantizing already-quantized tensors compounds their error\n".utf8))
             }
@@ -124,8 +142,46 @@ struct ConvertCommand: ParsableCommand {
             let summary = try converter.write(to: output) { done, tensor in
                 progress.step(done, bytes: tensor.bytes, label: "\(tensor.name) \(tensor.sourceType.name)→\(tensor.type.name)")
             }
-            try printSummary(summary, written: output, smoothing: smoothing)
+            try printSummary(summary, written: output, smoothing: smoothing, mixSearch: mixSearch)
         }
+    }
+
+    /// Runs the mix search on the input model with the preset's plan as the size budget.
+    private func searchMix(converter: ModelConverter, source: any ConversionSource, smoothed: Bool) throws -> MixSearch.Result {
+        guard source is GGUFSource else {
+            throw ValidationError("--optimize-mix runs the model: give a GGUF input (convert the Hugging Face folder to F16 first)")
+        }
+        guard !smoothed else { throw ValidationError("--optimize-mix cannot be combined with --smoothquant, --gptq or --w8a8-gptq yet") }
+        guard calibTokens > 1 else { throw ValidationError("--calib-tokens must be at least 2") }
+        let model = try LlamaModel(path: input)
+        model.threads = threads.count
+        let length = min(calibTokens, 512, model.configuration.contextLength)
+        let corpus: CalibrationCorpus
+        if let calib {
+            corpus = try CalibrationCorpus.text(path: calib, tokenizer: model.tokenizer, context: length, maxTokens: calibTokens)
+        } else {
+            let sequenceLength = min(128, length)
+            corpus = try CalibrationCorpus.sampled(from: model, sequences: max(1, calibTokens / sequenceLength), length: sequenceLength, seed: seed)
+        }
+        var progress: ProgressReporter?
+        let result = try MixSearch.run(model: model, converter: converter, corpus: corpus) { done, total, name in
+            if progress == nil { progress = ProgressReporter(total: total, totalBytes: UInt64(total), quiet: quiet, unit: .tensors) }
+            progress?.step(done, bytes: 1, label: "mix search: \(name)")
+        }
+        if !quiet { Self.report(result) }
+        return result
+    }
+
+    /// Which tensors the search moved, and the predicted divergence of both plans (stderr).
+    static func report(_ result: MixSearch.Result) {
+        var lines = [String(format: "mix search: %d tensors, %d calibration tokens, %.0f s; predicted KLD %.5f (preset) → %.5f, %.2f → %.2f MB",
+                            result.tensors.count, result.tokens, result.seconds, result.plannedPredictedDivergence,
+                            result.chosenPredictedDivergence, Double(result.plannedBytes) / 1e6, Double(result.chosenBytes) / 1e6)]
+        let moved = Dictionary(grouping: result.tensors.filter { $0.planned != $0.chosen }) { "\($0.planned) → \($0.chosen)" }
+        for (change, tensors) in moved.sorted(by: { $0.key < $1.key }) {
+            lines.append("  \(change): \(tensors.count) tensors (\(tensors.prefix(4).map(\.name).joined(separator: ", "))\(tensors.count > 4 ? ", …" : ""))")
+        }
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
     /// One SmoothQuant decision in the JSON summary (the scales themselves stay in the model).
@@ -160,11 +216,12 @@ struct ConvertCommand: ParsableCommand {
     struct SummaryReport: Encodable {
         let summary: ConversionSummary
         let smoothquant: [SmoothingChoice]
+        let mixSearch: MixSearch.Result?
         func encode(to encoder: any Encoder) throws {
             try summary.encode(to: encoder)
-            guard !smoothquant.isEmpty else { return }
             var container = encoder.container(keyedBy: Key.self)
-            try container.encode(smoothquant, forKey: Key(stringValue: "smoothquant")!)
+            if !smoothquant.isEmpty { try container.encode(smoothquant, forKey: Key(stringValue: "smoothquant")!) }
+            if let mixSearch { try container.encode(mixSearch, forKey: Key(stringValue: "mix_search")!) }
         }
         struct Key: CodingKey {
             let stringValue: String
@@ -264,9 +321,10 @@ struct ConvertCommand: ParsableCommand {
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
-    private func printSummary(_ summary: ConversionSummary, written: String?, smoothing: [SmoothingChoice] = []) throws {
+    private func printSummary(_ summary: ConversionSummary, written: String?, smoothing: [SmoothingChoice] = [],
+                              mixSearch: MixSearch.Result? = nil) throws {
         if json {
-            if written != nil || !dryRun { try printJSON(SummaryReport(summary: summary, smoothquant: smoothing)) }
+            if written != nil || !dryRun { try printJSON(SummaryReport(summary: summary, smoothquant: smoothing, mixSearch: mixSearch)) }
             return
         }
         let types = summary.typeCounts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")

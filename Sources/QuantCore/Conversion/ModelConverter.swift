@@ -65,7 +65,7 @@ public struct ModelConverter {
     public let options: Options
     /// The importance vectors used: `options.importance` minus a token_embd entry of the wrong
     /// length, which llama.cpp also ignores (its rows are looked up, not multiplied).
-    let importance: [String: [Float]]
+    public let importance: [String: [Float]]
     public let plan: [PlannedTensor]
     public let writer: GGUFWriter
     /// What each tensor of the output is: a planned tensor, or the companion (nested statistics)

@@ -29,6 +29,9 @@ public struct TensorTypePlanner: Sendable {
         public var tokenEmbeddingType: GGMLType?
         public var overrides: [TensorTypeOverride] = []
         public var hasImportance = false
+        /// Types chosen by the mix search (`MixSearch`), by tensor name: they replace the mix
+        /// rules; explicit options and `--tensor-type` overrides still win.
+        public var searchedTypes: [String: GGMLType] = [:]
         public init(preset: QuantizationPreset) { self.preset = preset }
     }
 
@@ -50,7 +53,7 @@ public struct TensorTypePlanner: Sendable {
     public enum Reason: String, Codable, Sendable {
         case notQuantized = "not quantized", defaultType = "default", mixRule = "mix rule"
         case outputRule = "output rule", override = "--tensor-type", outputOption = "--output-tensor-type"
-        case embeddingOption = "--token-embedding-type"
+        case embeddingOption = "--token-embedding-type", mixSearch = "mix search"
     }
 
     public struct Decision: Equatable, Sendable {
@@ -121,6 +124,8 @@ public struct TensorTypePlanner: Sendable {
         var type = defaultType, reason = Reason.defaultType
         if let override = options.overrides.first(where: { $0.matches(tensor.name) }) {
             (type, reason) = (override.type, .override)
+        } else if let searched = options.searchedTypes[tensor.name] {
+            (type, reason) = (searched, .mixSearch)
         } else if !options.pure {
             (type, reason) = mixType(tensor, category: category, state: &state)
         }

@@ -1,0 +1,180 @@
+import Foundation
+import Inference
+import QuantCore
+import QuantFormats
+
+/// Chooses each tensor's type from measured sensitivity instead of llama.cpp's fixed mix rules,
+/// within the byte budget of the preset's own plan (so the file is no larger).
+///
+/// For every tensor the preset quantizes:
+/// 1. each candidate type (`MixLadder`) is encoded with the converter's importance, and its
+///    importance-weighted squared error E(type) = Σ_rows Σ_j imp_j (w − q)² is measured — the
+///    expected squared error of the layer's output on the calibration activations;
+/// 2. the model is run over the calibration corpus with only this tensor in the cheapest
+///    candidate, and the KL divergence of its next-token distributions from the unquantized
+///    model's is measured: the tensor's sensitivity is KLD / E(cheapest);
+/// 3. every candidate's divergence is predicted as sensitivity × E(type) (KL divergence is
+///    quadratic in small output errors), and `MixAllocator` spends the budget.
+/// One model run per tensor, not one per candidate: on SmolLM2-135M, 211 runs of 512 tokens.
+public enum MixSearch {
+    public struct TensorReport: Encodable, Sendable {
+        public let name: String
+        public let planned: String
+        public let chosen: String
+        /// Measured KLD with only this tensor in `reference`.
+        public let measuredDivergence: Double
+        public let reference: String
+        public let predictedDivergence: Double
+        enum CodingKeys: String, CodingKey {
+            case name, planned, chosen, reference
+            case measuredDivergence = "measured_kld", predictedDivergence = "predicted_kld"
+        }
+    }
+
+    public struct Result: Encodable, Sendable {
+        public let assignments: [String: GGMLType]
+        public let tensors: [TensorReport]
+        public let budgetBytes: UInt64
+        public let plannedBytes: UInt64
+        public let chosenBytes: UInt64
+        /// Σ predicted divergence of the preset's plan and of the chosen one.
+        public let plannedPredictedDivergence: Double
+        public let chosenPredictedDivergence: Double
+        public let corpus: String
+        public let tokens: Int
+        public let seconds: Double
+        enum CodingKeys: String, CodingKey {
+            case tensors, corpus, tokens, seconds
+            case budgetBytes = "budget_bytes", plannedBytes = "planned_bytes", chosenBytes = "chosen_bytes"
+            case plannedPredictedDivergence = "planned_predicted_kld", chosenPredictedDivergence = "chosen_predicted_kld"
+        }
+    }
+
+    public enum SearchError: Error, CustomStringConvertible {
+        case quantizedSource(tensor: String, type: String)
+        public var description: String {
+            switch self {
+            case let .quantizedSource(tensor, type):
+                return "\(tensor): the mix search needs unquantized weights (F32/F16/BF16), found \(type)"
+            }
+        }
+    }
+
+    /// `model` is the source as the inference core runs it; `converter` the preset's plan for
+    /// the same file. Tensors the user fixed (options, overrides) are left as planned.
+    public static func run(model: LlamaModel, converter: ModelConverter, corpus: CalibrationCorpus,
+                           progress: (_ done: Int, _ total: Int, _ tensor: String) -> Void = { _, _, _ in }) throws -> Result {
+        let start = Date()
+        let threads = model.threads
+        let searchable: Set<TensorTypePlanner.Reason> = [.defaultType, .mixRule, .outputRule]
+        let indices = converter.plan.indices.filter { i in
+            let tensor = converter.plan[i]
+            return searchable.contains(tensor.decision.reason) && tensor.type.traits!.isQuantized && tensor.shape.count == 2
+        }
+        let base = try BaseRun(model: model, corpus: corpus)
+        let reference = ReferenceDistribution(logits: base.logits, vocabulary: model.configuration.vocabularySize, threads: threads)
+        var choices: [MixAllocator.Choices] = [], measured: [String: (type: GGMLType, divergence: Double)] = [:]
+        for (done, i) in indices.enumerated() {
+            let tensor = converter.plan[i]
+            defer { progress(done + 1, indices.count, tensor.name) }
+            let rowLength = Int(tensor.shape[0])
+            let values = try sourceValues(converter: converter, index: i)
+            let weights = converter.importance[tensor.name].flatMap { $0.count == rowLength ? $0 : nil }
+            let candidates = MixLadder.candidates(rowLength: tensor.shape[0], planned: tensor.type)
+            var errors: [Double] = [], cheapest: [UInt8] = []
+            for type in candidates {
+                let codec = try TensorCodec(type: type, tensor: tensor.name, threads: threads)
+                let encoded = try codec.quantize(values, rowLength: rowLength, importance: weights, tensor: tensor.name)
+                let decoded = try codec.dequantize(encoded, rowLength: rowLength, tensor: tensor.name)
+                errors.append(weightedSquaredError(values, decoded, rowLength: rowLength, importance: weights))
+                if cheapest.isEmpty { cheapest = encoded }
+            }
+            let variant = try model.replacingWeight(named: tensor.name, type: candidates[0], bytes: cheapest)
+            let layer = TensorCategory.layerIndex(of: tensor.name) ?? (TensorCategory(tensorName: tensor.name) == .output ? model.weights.layers.count : 0)
+            let divergence = reference.meanDivergence(of: try base.logits(of: variant, changingFrom: layer), threads: threads)
+            measured[tensor.name] = (candidates[0], divergence)
+            let sensitivity = errors[0] > 0 ? divergence / errors[0] : 0
+            choices.append(.init(name: tensor.name, options: zip(candidates, errors).map { type, error in
+                MixAllocator.Option(type: type, bytes: type.traits!.rowBytes(elements: tensor.shape[0])! * (tensor.shape.dropFirst().reduce(1, *)),
+                                    predictedDivergence: sensitivity * error)
+            }))
+        }
+        let planned = indices.map { converter.plan[$0] }
+        let fixedBytes = converter.plan.indices.filter { !indices.contains($0) }.reduce(UInt64(0)) { $0 + converter.plan[$1].bytes }
+        let budget = planned.reduce(UInt64(0)) { $0 + $1.bytes }
+        let chosen = try MixAllocator.allocate(choices, budget: budget)
+        let plannedOption = Dictionary(uniqueKeysWithValues: zip(planned, choices).map { tensor, choice in
+            (tensor.name, choice.options.first { $0.type == tensor.type }!)
+        })
+        let reports = planned.map { tensor in
+            TensorReport(name: tensor.name, planned: tensor.type.name, chosen: chosen[tensor.name]!.type.name,
+                         measuredDivergence: measured[tensor.name]!.divergence, reference: measured[tensor.name]!.type.name,
+                         predictedDivergence: chosen[tensor.name]!.predictedDivergence)
+        }
+        return Result(assignments: chosen.mapValues(\.type), tensors: reports,
+                      budgetBytes: fixedBytes + budget, plannedBytes: fixedBytes + budget,
+                      chosenBytes: fixedBytes + chosen.values.reduce(0) { $0 + $1.bytes },
+                      plannedPredictedDivergence: plannedOption.values.reduce(0) { $0 + $1.predictedDivergence },
+                      chosenPredictedDivergence: chosen.values.reduce(0) { $0 + $1.predictedDivergence },
+                      corpus: corpus.description, tokens: corpus.tokenCount, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The unquantized model over the corpus: logits at every position of every sequence, and
+    /// the residual stream entering each block, so a variant whose first change is in block l
+    /// only runs blocks l… (on average half the model).
+    struct BaseRun {
+        let corpus: CalibrationCorpus
+        let logits: [Float]
+        /// [sequence][layer]: T × d floats.
+        let residuals: [[[Float]]]
+
+        init(model: LlamaModel, corpus: CalibrationCorpus) throws {
+            self.corpus = corpus
+            var logits: [Float] = [], residuals: [[[Float]]] = []
+            logits.reserveCapacity(corpus.tokenCount * model.configuration.vocabularySize)
+            for sequence in corpus.sequences {
+                var stream = [[Float]](repeating: [], count: model.weights.layers.count + 1)
+                logits += try model.forwardAll(sequence, state: try model.makeState(contextLength: sequence.count)) { stream[$0] = $1 }
+                residuals.append(stream)
+            }
+            self.logits = logits
+            self.residuals = residuals
+        }
+
+        /// `variant`'s logits over the corpus, where it equals the base model before block `layer`.
+        func logits(of variant: LlamaModel, changingFrom layer: Int) throws -> [Float] {
+            var all: [Float] = []
+            all.reserveCapacity(logits.count)
+            for (i, sequence) in corpus.sequences.enumerated() {
+                let state = try variant.makeState(contextLength: sequence.count)
+                all += try variant.forwardAll(sequence, state: state, entry: layer > 0 ? (layer, residuals[i][layer]) : nil)
+            }
+            return all
+        }
+    }
+
+    /// Σ_rows Σ_j imp_j (a − b)², with imp_j = 1 without importance.
+    static func weightedSquaredError(_ a: [Float], _ b: [Float], rowLength: Int, importance: [Float]?) -> Double {
+        var total = 0.0
+        for row in stride(from: 0, to: a.count, by: rowLength) {
+            for j in 0 ..< rowLength {
+                let difference = Double(a[row + j] - b[row + j])
+                total += (importance.map { Double($0[j]) } ?? 1) * difference * difference
+            }
+        }
+        return total
+    }
+
+    private static func sourceValues(converter: ModelConverter, index: Int) throws -> [Float] {
+        let tensor = converter.source.tensors[index]
+        guard TensorTypeChoice.floatTypes.contains(tensor.type) else {
+            throw SearchError.quantizedSource(tensor: tensor.name, type: tensor.type.name)
+        }
+        let codec = try TensorCodec(type: tensor.type, tensor: tensor.name)
+        return try converter.source.withData(index) { data in
+            var values = [Float](repeating: 0, count: Int(tensor.elementCount))
+            try values.withUnsafeMutableBufferPointer { try codec.dequantize(data, rowLength: Int(tensor.rowLength), into: $0, tensor: tensor.name) }
+            return values
+        }
+    }
+}

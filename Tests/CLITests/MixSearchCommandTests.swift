@@ -1,0 +1,44 @@
+import Foundation
+import QuantFormats
+import TestSupport
+import Testing
+import TestScratch
+
+/// `quantkit convert --optimize-mix` as a script sees it: the search's report in the JSON summary,
+/// a file no larger than the preset's, provenance keys, and clear errors for what it cannot do.
+struct MixSearchCommandTests {
+    @Test func optimizedMixFitsThePresetsSize() throws {
+        let folder = try temporaryDirectory()
+        let model = try TinyModel.write()
+        let planned = try CLIRunner.run("convert", model, "--type", "Q4_K_M", "--dry-run", "--json")
+        #expect(planned.status == 0, "\(planned.stderr)")
+        let plannedBytes = try #require(try JSONParser.parse(planned.stdout)["summary"]?["tensor_bytes"]?.int64)
+
+        let output = folder + "/mix.gguf"
+        let result = try CLIRunner.run("convert", model, "-o", output, "--type", "Q4_K_M", "--optimize-mix", "--calib-tokens", "64", "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("mix search: 15 tensors"))
+        let summary = try JSONParser.parse(result.stdout)
+        let search = try #require(summary["mix_search"])
+        #expect(search["tensors"]?.array?.count == 15)   // 7 per block × 2 + the tied embedding
+        #expect(search["tokens"]?.int64 == 64)
+        #expect(search["corpus"]?.string?.hasPrefix("data-free") == true)
+        #expect(try #require(summary["tensor_bytes"]?.int64) <= plannedBytes)
+        let file = try GGUFFile(path: output)
+        #expect(file.metadata["quantkit.mix_search.tokens"] == .uint32(64))
+    }
+
+    @Test func clearErrors() throws {
+        let folder = try temporaryDirectory()
+        let model = try TinyModel.write()
+        let text = folder + "/text.txt"
+        try String(repeating: "the cat sat on the mat. ", count: 40).write(toFile: text, atomically: true, encoding: .utf8)
+        let calibWithoutSearch = try CLIRunner.run("convert", model, "-o", folder + "/a.gguf", "--type", "Q4_K_M", "--calib", text)
+        #expect(calibWithoutSearch.status != 0 && calibWithoutSearch.stderr.contains("--calib is the text of --optimize-mix"))
+        let tooFewTokens = try CLIRunner.run("convert", model, "-o", folder + "/b.gguf", "--type", "Q4_K_M", "--optimize-mix", "--calib-tokens", "1")
+        #expect(tooFewTokens.status != 0 && tooFewTokens.stderr.contains("--calib-tokens"))
+        let missingText = try CLIRunner.run("convert", model, "-o", folder + "/c.gguf", "--type", "Q4_K_M", "--optimize-mix", "--calib", folder + "/none.txt")
+        #expect(missingText.status != 0 && missingText.stderr.contains("none.txt"))
+        for name in ["a.gguf", "b.gguf", "c.gguf"] { #expect(!FileManager.default.fileExists(atPath: folder + "/" + name)) }
+    }
+}
