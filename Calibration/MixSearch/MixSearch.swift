@@ -34,8 +34,8 @@ public enum MixSearch {
     public struct Result: Encodable, Sendable {
         public let assignments: [String: GGMLType]
         public let tensors: [TensorReport]
+        /// Tensor bytes of the preset's plan: the budget.
         public let budgetBytes: UInt64
-        public let plannedBytes: UInt64
         public let chosenBytes: UInt64
         /// Σ predicted divergence of the preset's plan and of the chosen one.
         public let plannedPredictedDivergence: Double
@@ -45,7 +45,7 @@ public enum MixSearch {
         public let seconds: Double
         enum CodingKeys: String, CodingKey {
             case tensors, corpus, tokens, seconds
-            case budgetBytes = "budget_bytes", plannedBytes = "planned_bytes", chosenBytes = "chosen_bytes"
+            case budgetBytes = "budget_bytes", chosenBytes = "chosen_bytes"
             case plannedPredictedDivergence = "planned_predicted_kld", chosenPredictedDivergence = "chosen_predicted_kld"
         }
     }
@@ -77,27 +77,24 @@ public enum MixSearch {
         for (done, i) in indices.enumerated() {
             let tensor = converter.plan[i]
             defer { progress(done + 1, indices.count, tensor.name) }
-            let rowLength = Int(tensor.shape[0])
-            let values = try sourceValues(converter: converter, index: i)
-            let weights = converter.importance[tensor.name].flatMap { $0.count == rowLength ? $0 : nil }
             let candidates = MixLadder.candidates(rowLength: tensor.shape[0], planned: tensor.type)
-            var errors: [Double] = [], cheapest: [UInt8] = []
-            for type in candidates {
-                let codec = try TensorCodec(type: type, tensor: tensor.name, threads: threads)
-                let encoded = try codec.quantize(values, rowLength: rowLength, importance: weights, tensor: tensor.name)
-                let decoded = try codec.dequantize(encoded, rowLength: rowLength, tensor: tensor.name)
-                errors.append(weightedSquaredError(values, decoded, rowLength: rowLength, importance: weights))
-                if cheapest.isEmpty { cheapest = encoded }
+            let rows = tensor.shape.dropFirst().reduce(1, *)
+            func option(_ type: GGMLType, _ divergence: Double) -> MixAllocator.Option {
+                MixAllocator.Option(type: type, bytes: type.traits!.rowBytes(elements: tensor.shape[0])! * rows, predictedDivergence: divergence)
             }
+            guard candidates.count > 1 else {
+                // Nothing to choose (rows of no block size): no model run.
+                measured[tensor.name] = (tensor.type, 0)
+                choices.append(.init(name: tensor.name, options: [option(tensor.type, 0)]))
+                continue
+            }
+            let (errors, cheapest) = try encodingErrors(converter: converter, index: i, types: candidates, threads: threads)
             let variant = try model.replacingWeight(named: tensor.name, type: candidates[0], bytes: cheapest)
             let layer = TensorCategory.layerIndex(of: tensor.name) ?? (TensorCategory(tensorName: tensor.name) == .output ? model.weights.layers.count : 0)
             let divergence = reference.meanDivergence(of: try base.logits(of: variant, changingFrom: layer), threads: threads)
             measured[tensor.name] = (candidates[0], divergence)
             let sensitivity = errors[0] > 0 ? divergence / errors[0] : 0
-            choices.append(.init(name: tensor.name, options: zip(candidates, errors).map { type, error in
-                MixAllocator.Option(type: type, bytes: type.traits!.rowBytes(elements: tensor.shape[0])! * (tensor.shape.dropFirst().reduce(1, *)),
-                                    predictedDivergence: sensitivity * error)
-            }))
+            choices.append(.init(name: tensor.name, options: zip(candidates, errors).map { option($0, sensitivity * $1) }))
         }
         let planned = indices.map { converter.plan[$0] }
         let fixedBytes = converter.plan.indices.filter { !indices.contains($0) }.reduce(UInt64(0)) { $0 + converter.plan[$1].bytes }
@@ -112,7 +109,7 @@ public enum MixSearch {
                          predictedDivergence: chosen[tensor.name]!.predictedDivergence)
         }
         return Result(assignments: chosen.mapValues(\.type), tensors: reports,
-                      budgetBytes: fixedBytes + budget, plannedBytes: fixedBytes + budget,
+                      budgetBytes: fixedBytes + budget,
                       chosenBytes: fixedBytes + chosen.values.reduce(0) { $0 + $1.bytes },
                       plannedPredictedDivergence: plannedOption.values.reduce(0) { $0 + $1.predictedDivergence },
                       chosenPredictedDivergence: chosen.values.reduce(0) { $0 + $1.predictedDivergence },
@@ -151,6 +148,23 @@ public enum MixSearch {
             }
             return all
         }
+    }
+
+    /// The importance-weighted squared error of tensor `index` encoded in each of `types` (with
+    /// the converter's importance, as the conversion will encode it), and the bytes of the first.
+    static func encodingErrors(converter: ModelConverter, index: Int, types: [GGMLType], threads: Int) throws -> (errors: [Double], first: [UInt8]) {
+        let tensor = converter.source.tensors[index], rowLength = Int(tensor.rowLength)
+        let values = try sourceValues(converter: converter, index: index)
+        let importance = converter.importance[tensor.name].flatMap { $0.count == rowLength ? $0 : nil }
+        var errors: [Double] = [], first: [UInt8] = []
+        for type in types {
+            let codec = try TensorCodec(type: type, tensor: tensor.name, threads: threads)
+            let encoded = try codec.quantize(values, rowLength: rowLength, importance: importance, tensor: tensor.name)
+            let decoded = try codec.dequantize(encoded, rowLength: rowLength, tensor: tensor.name)
+            errors.append(weightedSquaredError(values, decoded, rowLength: rowLength, importance: importance))
+            if first.isEmpty { first = encoded }
+        }
+        return (errors, first)
     }
 
     /// Σ_rows Σ_j imp_j (a − b)², with imp_j = 1 without importance.

@@ -176,7 +176,7 @@ struct ConvertCommand: ParsableCommand {
     static func report(_ result: MixSearch.Result) {
         var lines = [String(format: "mix search: %d tensors, %d calibration tokens, %.0f s; predicted KLD %.5f (preset) → %.5f, %.2f → %.2f MB",
                             result.tensors.count, result.tokens, result.seconds, result.plannedPredictedDivergence,
-                            result.chosenPredictedDivergence, Double(result.plannedBytes) / 1e6, Double(result.chosenBytes) / 1e6)]
+                            result.chosenPredictedDivergence, Double(result.budgetBytes) / 1e6, Double(result.chosenBytes) / 1e6)]
         let moved = Dictionary(grouping: result.tensors.filter { $0.planned != $0.chosen }) { "\($0.planned) → \($0.chosen)" }
         for (change, tensors) in moved.sorted(by: { $0.key < $1.key }) {
             lines.append("  \(change): \(tensors.count) tensors (\(tensors.prefix(4).map(\.name).joined(separator: ", "))\(tensors.count > 4 ? ", …" : ""))")

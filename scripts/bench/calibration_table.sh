@@ -43,6 +43,10 @@ convert Q4_K_M --type Q4_K_M
 convert Q4_K_M-stats --type Q4_K_M --stats "$out/tinyshakespeare.qkstats"
 convert Q4_K_M-stats-data-free --type Q4_K_M --stats "$out/data-free.qkstats"
 convert Q4_K_M-llama-imatrix --type Q4_K_M --imatrix "$anchor"
+# The mix search: types per tensor from measured sensitivity, within the preset's size.
+convert Q4_K_M-stats-mix --type Q4_K_M --stats "$out/tinyshakespeare.qkstats" --optimize-mix --calib "$calib"
+convert Q4_K_M-stats-mix-data-free --type Q4_K_M --stats "$out/data-free.qkstats" --optimize-mix
+convert IQ4_NL-stats-mix --type IQ4_NL --stats "$out/tinyshakespeare.qkstats" --optimize-mix --calib "$calib"
 convert IQ4_NL --type IQ4_NL
 convert IQ4_NL-stats --type IQ4_NL --stats "$out/tinyshakespeare.qkstats"
 convert IQ4_NL-llama-imatrix --type IQ4_NL --imatrix "$anchor"
@@ -70,6 +74,9 @@ PY
 # Most telling rows first (a partial run still answers the main questions). The F16 row is the
 # base PPL every kld run reports (its KLD against itself is 0 by definition).
 rows=(
+  "Q4_K_M size, mix search|Q4_K_M-stats-mix.gguf|"
+  "Q4_K_M size, mix search, data-free|Q4_K_M-stats-mix-data-free.gguf|"
+  "IQ4_NL size, mix search|IQ4_NL-stats-mix.gguf|"
   "Q4_K_M + our stats|Q4_K_M-stats.gguf|"
   "Q4_K_M + llama.cpp imatrix|Q4_K_M-llama-imatrix.gguf|"
   "Q4_K_M|Q4_K_M.gguf|"
