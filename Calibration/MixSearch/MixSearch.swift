@@ -34,7 +34,7 @@ public enum MixSearch {
     public struct Result: Encodable, Sendable {
         public let assignments: [String: GGMLType]
         public let tensors: [TensorReport]
-        /// Tensor bytes of the preset's plan: the budget.
+        /// Tensor bytes allowed: the preset plan's, less any reserve.
         public let budgetBytes: UInt64
         public let chosenBytes: UInt64
         /// Σ predicted divergence of the preset's plan and of the chosen one.
@@ -60,10 +60,52 @@ public enum MixSearch {
         }
     }
 
-    /// `model` is the source as the inference core runs it; `converter` the preset's plan for
-    /// the same file. Tensors the user fixed (options, overrides) are left as planned.
+    /// Measures and allocates with the preset's tensor bytes as the budget.
     public static func run(model: LlamaModel, converter: ModelConverter, corpus: CalibrationCorpus,
                            progress: (_ done: Int, _ total: Int, _ tensor: String) -> Void = { _, _, _ in }) throws -> Result {
+        try measure(model: model, converter: converter, corpus: corpus, progress: progress).allocate()
+    }
+
+    /// What the model runs measured: every searched tensor's options with predicted divergence.
+    /// Allocating is cheap, so a caller can allocate again with a tighter budget.
+    public struct Measurement: Sendable {
+        let planned: [ModelConverter.PlannedTensor]
+        let choices: [MixAllocator.Choices]
+        let measured: [String: (type: GGMLType, divergence: Double)]
+        /// Tensor bytes of what the search leaves alone (norms, fixed tensors).
+        let fixedBytes: UInt64
+        let corpus: CalibrationCorpus
+        let seconds: Double
+        public var corpusDescription: String { corpus.description }
+        public var tokens: Int { corpus.tokenCount }
+
+        /// The best plan whose tensor bytes stay `reservingBytes` below the preset's (room for
+        /// metadata the search adds, so the whole file is no larger than the preset's).
+        public func allocate(reservingBytes reserve: UInt64 = 0) throws -> Result {
+            let plannedBytes = planned.reduce(UInt64(0)) { $0 + $1.bytes }
+            let budget = plannedBytes - min(reserve, plannedBytes)
+            let chosen = try MixAllocator.allocate(choices, budget: budget)
+            let plannedOption = Dictionary(uniqueKeysWithValues: zip(planned, choices).map { tensor, choice in
+                (tensor.name, choice.options.first { $0.type == tensor.type }!)
+            })
+            let reports = planned.map { tensor in
+                TensorReport(name: tensor.name, planned: tensor.type.name, chosen: chosen[tensor.name]!.type.name,
+                             measuredDivergence: measured[tensor.name]!.divergence, reference: measured[tensor.name]!.type.name,
+                             predictedDivergence: chosen[tensor.name]!.predictedDivergence)
+            }
+            return Result(assignments: chosen.mapValues(\.type), tensors: reports,
+                          budgetBytes: fixedBytes + budget,
+                          chosenBytes: fixedBytes + chosen.values.reduce(0) { $0 + $1.bytes },
+                          plannedPredictedDivergence: plannedOption.values.reduce(0) { $0 + $1.predictedDivergence },
+                          chosenPredictedDivergence: chosen.values.reduce(0) { $0 + $1.predictedDivergence },
+                          corpus: corpus.description, tokens: corpus.tokenCount, seconds: seconds)
+        }
+    }
+
+    /// `model` is the source as the inference core runs it; `converter` the preset's plan for
+    /// the same file. Tensors the user fixed (options, overrides) are left as planned.
+    public static func measure(model: LlamaModel, converter: ModelConverter, corpus: CalibrationCorpus,
+                               progress: (_ done: Int, _ total: Int, _ tensor: String) -> Void = { _, _, _ in }) throws -> Measurement {
         let start = Date()
         let threads = model.threads
         let searchable: Set<TensorTypePlanner.Reason> = [.defaultType, .mixRule, .outputRule]
@@ -96,24 +138,9 @@ public enum MixSearch {
             let sensitivity = errors[0] > 0 ? divergence / errors[0] : 0
             choices.append(.init(name: tensor.name, options: zip(candidates, errors).map { option($0, sensitivity * $1) }))
         }
-        let planned = indices.map { converter.plan[$0] }
         let fixedBytes = converter.plan.indices.filter { !indices.contains($0) }.reduce(UInt64(0)) { $0 + converter.plan[$1].bytes }
-        let budget = planned.reduce(UInt64(0)) { $0 + $1.bytes }
-        let chosen = try MixAllocator.allocate(choices, budget: budget)
-        let plannedOption = Dictionary(uniqueKeysWithValues: zip(planned, choices).map { tensor, choice in
-            (tensor.name, choice.options.first { $0.type == tensor.type }!)
-        })
-        let reports = planned.map { tensor in
-            TensorReport(name: tensor.name, planned: tensor.type.name, chosen: chosen[tensor.name]!.type.name,
-                         measuredDivergence: measured[tensor.name]!.divergence, reference: measured[tensor.name]!.type.name,
-                         predictedDivergence: chosen[tensor.name]!.predictedDivergence)
-        }
-        return Result(assignments: chosen.mapValues(\.type), tensors: reports,
-                      budgetBytes: fixedBytes + budget,
-                      chosenBytes: fixedBytes + chosen.values.reduce(0) { $0 + $1.bytes },
-                      plannedPredictedDivergence: plannedOption.values.reduce(0) { $0 + $1.predictedDivergence },
-                      chosenPredictedDivergence: chosen.values.reduce(0) { $0 + $1.predictedDivergence },
-                      corpus: corpus.description, tokens: corpus.tokenCount, seconds: Date().timeIntervalSince(start))
+        return Measurement(planned: indices.map { converter.plan[$0] }, choices: choices, measured: measured, fixedBytes: fixedBytes,
+                           corpus: corpus, seconds: Date().timeIntervalSince(start))
     }
 
     /// The unquantized model over the corpus: logits at every position of every sequence, and

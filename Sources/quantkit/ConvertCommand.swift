@@ -121,12 +121,9 @@ struct ConvertCommand: ParsableCommand {
             var converter = try ModelConverter(source: source, options: options)
             var mixSearch: MixSearch.Result?
             if optimizeMix {
-                let result = try searchMix(converter: converter, source: source, smoothed: smoothquant != nil || gptq || w8a8Gptq)
-                options.planning.searchedTypes = result.assignments
-                options.extraMetadata += [.init("quantkit.mix_search.corpus", .string(result.corpus)),
-                                          .init("quantkit.mix_search.tokens", .uint32(UInt32(clamping: result.tokens)))]
-                converter = try ModelConverter(source: source, options: options)
-                mixSearch = result
+                let measurement = try measureMix(converter: converter, source: source, smoothed: smoothquant != nil || gptq || w8a8Gptq)
+                (converter, mixSearch) = try allocateMix(measurement, preset: converter, source: source, options: &options)
+                if !quiet { Self.report(mixSearch!) }
             } else if calib != nil {
                 throw ValidationError("--calib is the text of --optimize-mix")
             }
@@ -146,8 +143,26 @@ struct ConvertCommand: ParsableCommand {
         }
     }
 
-    /// Runs the mix search on the input model with the preset's plan as the size budget.
-    private func searchMix(converter: ModelConverter, source: any ConversionSource, smoothed: Bool) throws -> MixSearch.Result {
+    /// Spends the preset's size on the measured options. The search's provenance keys and the
+    /// tensors' alignment padding also take bytes, so the budget shrinks by whatever the whole
+    /// file would exceed the preset's file by, until it does not.
+    private func allocateMix(_ measurement: MixSearch.Measurement, preset: ModelConverter, source: any ConversionSource,
+                             options: inout ModelConverter.Options) throws -> (ModelConverter, MixSearch.Result) {
+        options.extraMetadata += [.init("quantkit.mix_search.corpus", .string(measurement.corpusDescription)),
+                                  .init("quantkit.mix_search.tokens", .uint32(UInt32(clamping: measurement.tokens)))]
+        var reserve: UInt64 = 0
+        while true {
+            let result = try measurement.allocate(reservingBytes: reserve)
+            options.planning.searchedTypes = result.assignments
+            let converter = try ModelConverter(source: source, options: options)
+            let limit = preset.plannedSummary.fileBytes, size = converter.plannedSummary.fileBytes
+            if size <= limit { return (converter, result) }
+            reserve += size - limit
+        }
+    }
+
+    /// Runs the mix search's measurements on the input model.
+    private func measureMix(converter: ModelConverter, source: any ConversionSource, smoothed: Bool) throws -> MixSearch.Measurement {
         guard source is GGUFSource else {
             throw ValidationError("--optimize-mix runs the model: give a GGUF input (convert the Hugging Face folder to F16 first)")
         }
@@ -164,12 +179,10 @@ struct ConvertCommand: ParsableCommand {
             corpus = try CalibrationCorpus.sampled(from: model, sequences: max(1, calibTokens / sequenceLength), length: sequenceLength, seed: seed)
         }
         var progress: ProgressReporter?
-        let result = try MixSearch.run(model: model, converter: converter, corpus: corpus) { done, total, name in
+        return try MixSearch.measure(model: model, converter: converter, corpus: corpus) { done, total, name in
             if progress == nil { progress = ProgressReporter(total: total, totalBytes: UInt64(total), quiet: quiet, unit: .tensors) }
             progress?.step(done, bytes: 1, label: "mix search: \(name)")
         }
-        if !quiet { Self.report(result) }
-        return result
     }
 
     /// Which tensors the search moved, and the predicted divergence of both plans (stderr).

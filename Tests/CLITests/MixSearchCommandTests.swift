@@ -5,14 +5,14 @@ import Testing
 import TestScratch
 
 /// `quantkit convert --optimize-mix` as a script sees it: the search's report in the JSON summary,
-/// a file no larger than the preset's, provenance keys, and clear errors for what it cannot do.
+/// a file no larger than the preset's (metadata included), provenance keys, and clear errors for what it cannot do.
 struct MixSearchCommandTests {
     @Test func optimizedMixFitsThePresetsSize() throws {
         let folder = try temporaryDirectory()
         let model = try TinyModel.write()
         let planned = try CLIRunner.run("convert", model, "--type", "Q4_K_M", "--dry-run", "--json")
         #expect(planned.status == 0, "\(planned.stderr)")
-        let plannedBytes = try #require(try JSONParser.parse(planned.stdout)["summary"]?["tensor_bytes"]?.int64)
+        let presetFileBytes = try #require(try JSONParser.parse(planned.stdout)["summary"]?["file_bytes"]?.int64)
 
         let output = folder + "/mix.gguf"
         let result = try CLIRunner.run("convert", model, "-o", output, "--type", "Q4_K_M", "--optimize-mix", "--calib-tokens", "64", "--json")
@@ -23,7 +23,9 @@ struct MixSearchCommandTests {
         #expect(search["tensors"]?.array?.count == 15)   // 7 per block × 2 + the tied embedding
         #expect(search["tokens"]?.int64 == 64)
         #expect(search["corpus"]?.string?.hasPrefix("data-free") == true)
-        #expect(try #require(summary["tensor_bytes"]?.int64) <= plannedBytes)
+        // The whole file, search metadata included, is no larger than the preset's.
+        #expect(try #require(summary["file_bytes"]?.int64) <= presetFileBytes)
+        #expect(Int64(try Data(contentsOf: URL(fileURLWithPath: output)).count) == summary["file_bytes"]?.int64)
         let file = try GGUFFile(path: output)
         #expect(file.metadata["quantkit.mix_search.tokens"] == .uint32(64))
     }
