@@ -211,11 +211,6 @@ public enum MixSearch {
         guard TensorTypeChoice.floatTypes.contains(tensor.type) else {
             throw SearchError.quantizedSource(tensor: tensor.name, type: tensor.type.name)
         }
-        let codec = try TensorCodec(type: tensor.type, tensor: tensor.name)
-        return try converter.source.withData(index) { data in
-            var values = [Float](repeating: 0, count: Int(tensor.elementCount))
-            try values.withUnsafeMutableBufferPointer { try codec.dequantize(data, rowLength: Int(tensor.rowLength), into: $0, tensor: tensor.name) }
-            return values
-        }
+        return try converter.source.floats(index)
     }
 }

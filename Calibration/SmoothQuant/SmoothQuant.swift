@@ -136,9 +136,7 @@ public enum SmoothQuant {
         guard let i = index[name] else { throw SmoothQuantError.missingTensor(name) }
         let tensor = source.tensors[i]
         guard !tensor.type.traits!.isQuantized else { throw SmoothQuantError.quantizedSource(tensor: name, type: tensor.type.name) }
-        let codec = try TensorCodec(type: tensor.type, tensor: name)
-        let values = try source.withData(i) { try codec.dequantize(Array($0), rowLength: Int(tensor.rowLength), tensor: name) }
-        return SiteWeights(values: values, rows: Int(tensor.rowCount), columns: Int(tensor.rowLength))
+        return SiteWeights(values: try source.floats(i), rows: Int(tensor.rowCount), columns: Int(tensor.rowLength))
     }
 
     /// W8A8 error of one site on its calibration samples: Y = X·Wᵀ against

@@ -28,8 +28,7 @@ public struct SmoothedSource: ConversionSource {
     public func withData<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let original = base.tensors[index]
         guard let list = transforms[original.name] else { return try base.withData(index, body) }
-        let codec = try TensorCodec(type: original.type, tensor: original.name)
-        var values = try base.withData(index) { try codec.dequantize(Array($0), rowLength: Int(original.rowLength), tensor: original.name) }
+        var values = try base.floats(index)
         for transform in list { transform.apply(to: &values, columns: Int(original.rowLength)) }
         return try values.withUnsafeBytes(body)
     }

@@ -40,6 +40,20 @@ public protocol ConversionSource: Sendable {
     func release(_ index: Int)
 }
 
+extension ConversionSource {
+    /// Tensor `index` decoded to f32 (whole tensor: for the calibration transforms and searches
+    /// that need it at once, not for conversion, which streams).
+    public func floats(_ index: Int) throws -> [Float] {
+        let tensor = tensors[index]
+        let codec = try TensorCodec(type: tensor.type, tensor: tensor.name)
+        return try withData(index) { data in
+            var values = [Float](repeating: 0, count: Int(tensor.elementCount))
+            try values.withUnsafeMutableBufferPointer { try codec.dequantize(data, rowLength: Int(tensor.rowLength), into: $0, tensor: tensor.name) }
+            return values
+        }
+    }
+}
+
 /// A GGUF file as a conversion source: tensors and metadata as stored, except QuantKit's NF4_DQ:
 /// its companion tensors are not model tensors, and an NF4_DQ tensor is handed out as the NF4 it
 /// decodes to (absmax restored exactly), so every codec path can read it.
