@@ -113,7 +113,7 @@ public enum MixSearch {
             let tensor = converter.plan[i]
             return searchable.contains(tensor.decision.reason) && tensor.type.traits!.isQuantized && tensor.shape.count == 2
         }
-        let base = try BaseRun(model: model, corpus: corpus)
+        let base = try ReferenceRun(model: model, corpus: corpus)
         let reference = ReferenceDistribution(logits: base.logits, vocabulary: model.configuration.vocabularySize, threads: threads)
         var choices: [MixAllocator.Choices] = [], measured: [String: (type: GGMLType, divergence: Double)] = [:]
         for (done, i) in indices.enumerated() {
@@ -141,40 +141,6 @@ public enum MixSearch {
         let fixedBytes = converter.plan.indices.filter { !indices.contains($0) }.reduce(UInt64(0)) { $0 + converter.plan[$1].bytes }
         return Measurement(planned: indices.map { converter.plan[$0] }, choices: choices, measured: measured, fixedBytes: fixedBytes,
                            corpus: corpus, seconds: Date().timeIntervalSince(start))
-    }
-
-    /// The unquantized model over the corpus: logits at every position of every sequence, and
-    /// the residual stream entering each block, so a variant whose first change is in block l
-    /// only runs blocks l… (on average half the model).
-    struct BaseRun {
-        let corpus: CalibrationCorpus
-        let logits: [Float]
-        /// [sequence][layer]: T × d floats.
-        let residuals: [[[Float]]]
-
-        init(model: LlamaModel, corpus: CalibrationCorpus) throws {
-            self.corpus = corpus
-            var logits: [Float] = [], residuals: [[[Float]]] = []
-            logits.reserveCapacity(corpus.tokenCount * model.configuration.vocabularySize)
-            for sequence in corpus.sequences {
-                var stream = [[Float]](repeating: [], count: model.weights.layers.count + 1)
-                logits += try model.forwardAll(sequence, state: try model.makeState(contextLength: sequence.count)) { stream[$0] = $1 }
-                residuals.append(stream)
-            }
-            self.logits = logits
-            self.residuals = residuals
-        }
-
-        /// `variant`'s logits over the corpus, where it equals the base model before block `layer`.
-        func logits(of variant: LlamaModel, changingFrom layer: Int) throws -> [Float] {
-            var all: [Float] = []
-            all.reserveCapacity(logits.count)
-            for (i, sequence) in corpus.sequences.enumerated() {
-                let state = try variant.makeState(contextLength: sequence.count)
-                all += try variant.forwardAll(sequence, state: state, entry: layer > 0 ? (layer, residuals[i][layer]) : nil)
-            }
-            return all
-        }
     }
 
     /// The importance-weighted squared error of tensor `index` encoded in each of `types` (with

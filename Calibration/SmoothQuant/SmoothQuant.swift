@@ -41,12 +41,65 @@ public enum SmoothQuant {
     public static func plan(source: any ConversionSource, statistics: ActivationStatistics, alpha: Alpha,
                             sites kinds: [SmoothingSite] = SmoothingSite.allCases, threads: Int,
                             progress: (Int, Int) -> Void = { _, _ in }) throws -> SmoothQuantPlan {
+        let searched: [Float]
+        switch alpha {
+        case let .fixed(value): searched = [value]
+        case .auto: searched = grid
+        }
+        let analyses = try analyze(source: source, statistics: statistics, searching: searched, requiringSamples: alpha == .auto,
+                                   sites: kinds, threads: threads, progress: progress)
+        return SmoothQuantPlan(sites: analyses.map { site in
+            switch alpha {
+            case let .fixed(value):
+                return site.site(alpha: value, error: site.gridErrors.first)
+            case .auto:
+                let best = site.gridErrors.indices.min { site.gridErrors[$0] < site.gridErrors[$1] }!
+                // "Leave it alone" is a candidate too: some sites have no outliers worth moving.
+                return site.gridErrors[best] < site.errorWithout!
+                    ? site.site(alpha: grid[best], error: site.gridErrors[best]) : site.site(alpha: nil, error: site.errorWithout)
+            }
+        })
+    }
+
+    /// What one site's smoothing can be: the channel maxima that give s for any α, and the W8A8
+    /// layer-output error on the calibration samples without smoothing and for each α searched.
+    struct SiteAnalysis {
+        let layer: Int
+        let kind: SmoothingSite
+        let groups: ChannelGroups
+        let activationMax: [Float]
+        let weightMax: [Float]
+        /// nil when the statistics hold no samples of this site.
+        let errorWithout: Double?
+        /// The error for each α searched (empty without samples).
+        let gridErrors: [Double]
+
+        /// The producer's scales (one per group) for `alpha`.
+        func producerScales(alpha: Float) -> [Float] {
+            SmoothQuant.scales(activationMax: activationMax, weightMax: weightMax, alpha: alpha)
+        }
+
+        /// The consumers' scales (one per input channel) for `alpha`.
+        func scales(alpha: Float) -> [Float] { groups.expand(producerScales(alpha: alpha)) }
+
+        /// The plan entry for `alpha` (nil: unsmoothed, all scales 1).
+        func site(alpha: Float?, error: Double?) -> SmoothQuantPlan.Site {
+            let producer = alpha.map { producerScales(alpha: $0) } ?? [Float](repeating: 1, count: groups.count)
+            return SmoothQuantPlan.Site(layer: layer, site: kind, alpha: alpha, scales: groups.expand(producer), producerScales: producer,
+                                        errorWithout: errorWithout, errorWith: error)
+        }
+    }
+
+    /// Every layer's `sites` analysed, with the W8A8 error measured for each α of `searching`
+    /// where the statistics hold activation samples (an error without them if `requiringSamples`).
+    static func analyze(source: any ConversionSource, statistics: ActivationStatistics, searching alphas: [Float], requiringSamples: Bool,
+                        sites kinds: [SmoothingSite], threads: Int, progress: (Int, Int) -> Void = { _, _ in }) throws -> [SiteAnalysis] {
         openblas_set_num_threads(1)  // the α grid is spread over the cores instead
         let index = Dictionary(uniqueKeysWithValues: source.tensors.enumerated().map { ($1.name, $0) })
         let layers = Set(source.tensors.compactMap { TensorCategory.layerIndex(of: $0.name) }).sorted()
         let heads = Int(source.metadata.integer("llama.attention.head_count") ?? 1)
         let kvHeads = Int(source.metadata.integer("llama.attention.head_count_kv") ?? Int64(heads))
-        var sites: [SmoothQuantPlan.Site] = []
+        var analyses: [SiteAnalysis] = []
         let work = layers.flatMap { l in kinds.map { (l, $0) } }
         for (done, (layer, kind)) in work.enumerated() {
             let site = kind.activationSite
@@ -59,29 +112,22 @@ public enum SmoothQuant {
             // attn_output's input channels of q heads that share a KV head must share a scale.
             let groups = kind == .attentionOutputInput
                 ? ChannelGroups(channels: columns, heads: heads, kvHeads: kvHeads) : ChannelGroups(identity: columns)
-            let activationMax = groups.reduce(entry.maxAbs), weightMax = groups.reduce(stacked.columnMaxAbs())
-            func scales(_ alpha: Float) -> [Float] { Self.scales(activationMax: activationMax, weightMax: weightMax, alpha: alpha) }
-            let samples = entry.sampleRows > 0 ? entry : nil
-            if alpha == .auto && samples == nil { throw SmoothQuantError.noSamples(key: key) }
-            let problem = samples.map { SearchProblem(samples: $0.samples, sampleRows: $0.sampleRows, weights: stacked) }
-            let errorWithout = problem?.error(scales: nil)
-            var chosen: Float?, error: Double?
-            switch alpha {
-            case let .fixed(value):
-                chosen = value
-                error = problem?.error(scales: groups.expand(scales(value)))
-            case .auto:
-                let errors = problem!.errors(for: grid.map { groups.expand(scales($0)) }, threads: threads)
-                let best = errors.indices.min { errors[$0] < errors[$1] }!
-                // "Leave it alone" is a candidate too: some sites have no outliers worth moving.
-                (chosen, error) = errors[best] < errorWithout! ? (grid[best], errors[best]) : (nil, errorWithout)
+            if requiringSamples && entry.sampleRows == 0 { throw SmoothQuantError.noSamples(key: key) }
+            let maxima = SiteAnalysis(layer: layer, kind: kind, groups: groups, activationMax: groups.reduce(entry.maxAbs),
+                                      weightMax: groups.reduce(stacked.columnMaxAbs()), errorWithout: nil, gridErrors: [])
+            guard entry.sampleRows > 0 else {
+                analyses.append(maxima)
+                progress(done + 1, work.count)
+                continue
             }
-            let producerScales = chosen.map(scales) ?? [Float](repeating: 1, count: groups.count)
-            sites.append(.init(layer: layer, site: kind, alpha: chosen, scales: groups.expand(producerScales), producerScales: producerScales,
-                               errorWithout: errorWithout, errorWith: error))
+            // The samples and weights are held for this site only: all sites' would be ~1.4 GB.
+            let problem = SearchProblem(samples: entry.samples, sampleRows: entry.sampleRows, weights: stacked)
+            analyses.append(SiteAnalysis(layer: layer, kind: kind, groups: groups, activationMax: maxima.activationMax,
+                                         weightMax: maxima.weightMax, errorWithout: problem.error(scales: nil),
+                                         gridErrors: problem.errors(for: alphas.map { maxima.scales(alpha: $0) }, threads: threads)))
             progress(done + 1, work.count)
         }
-        return SmoothQuantPlan(sites: sites)
+        return analyses
     }
 
     /// Channels that must share one scale: for attn_output's input, channel i of every q head

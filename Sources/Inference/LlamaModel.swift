@@ -49,6 +49,28 @@ public final class LlamaModel: @unchecked Sendable {
         return LlamaModel(sharing: self, weights: replaced)
     }
 
+    /// This model with some tensors replaced by f32 values of the same shape — weight matrices
+    /// and the blocks' norm vectors alike; the rest is shared. How SmoothQuant's tuning tries a
+    /// fold (a norm or producer divided by s, its consumers' columns multiplied by s).
+    public func replacingTensors(_ values: [String: [Float]]) throws -> LlamaModel {
+        var replaced = weights
+        for (name, floats) in values {
+            guard let info = file.tensor(named: name) else { throw InferenceError.missingTensor(name) }
+            let count = info.shape.reduce(1) { $0 * Int($1) }
+            guard floats.count == count else {
+                throw InferenceError.shapeMismatch(tensor: name, expected: info.shape, found: [UInt64(floats.count)])
+            }
+            if info.shape.count == 2 {
+                let bytes = floats.withUnsafeBytes { [UInt8]($0) }
+                let matrix = try WeightMatrix(name: name, type: .F32, rows: Int(info.shape[1]), columns: Int(info.shape[0]), bytes: bytes)
+                guard replaced.replace(with: matrix) else { throw InferenceError.missingTensor(name) }
+            } else {
+                guard replaced.replaceNorm(named: name, with: floats) else { throw InferenceError.missingTensor(name) }
+            }
+        }
+        return LlamaModel(sharing: self, weights: replaced)
+    }
+
     /// Run state for up to `contextLength` positions (KV cache), allocated once.
     public func makeState(contextLength: Int) throws -> LlamaState {
         guard contextLength <= configuration.contextLength else {
@@ -198,10 +220,12 @@ extension LlamaModel {
     /// (quantized once, here) and per-token dynamic int8 activations, multiplied in integer
     /// arithmetic. The token embedding and the output head stay as stored, as in SmoothQuant's
     /// W8A8 setting (only the blocks' GEMMs are int8).
-    public func enableW8A8() {
+    /// `only`: just these tensors (SmoothQuant's tuning measures one site's W8A8 cost at a time).
+    public func enableW8A8(only names: Set<String>? = nil) {
         var converted: [String: Int8Matrix] = [:]
         for layer in weights.layers {
-            for w in [layer.query, layer.key, layer.value, layer.attentionOutput, layer.gate, layer.up, layer.down] {
+            for w in [layer.query, layer.key, layer.value, layer.attentionOutput, layer.gate, layer.up, layer.down]
+            where names?.contains(w.name) ?? true {
                 converted[w.name] = Int8Matrix(w)
             }
         }

@@ -70,4 +70,21 @@ public struct LlamaWeights: Sendable {
         }
         return found
     }
+
+    /// These weights with the block norm named `name` (`blk.N.attn_norm.weight` or
+    /// `blk.N.ffn_norm.weight`) replaced by `values`; false when there is no such norm.
+    mutating func replaceNorm(named name: String, with values: [Float]) -> Bool {
+        for i in layers.indices {
+            let prefix = "blk.\(i)."
+            if name == prefix + "attn_norm.weight", values.count == layers[i].attentionNorm.count {
+                layers[i].attentionNorm = values
+                return true
+            }
+            if name == prefix + "ffn_norm.weight", values.count == layers[i].ffnNorm.count {
+                layers[i].ffnNorm = values
+                return true
+            }
+        }
+        return false
+    }
 }

@@ -31,7 +31,8 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Type of token_embd.weight.") var tokenEmbeddingType: String?
     @Option(help: "A llama.cpp importance matrix (legacy .dat or GGUF imatrix) for importance-weighted rounding.") var imatrix: String?
     @Option(help: "A QuantKit statistics file (quantkit calibrate) for importance-weighted rounding.") var stats: String?
-    @Option(help: "SmoothQuant: a fixed α in [0, 1], or 'auto' to search α per layer (needs --stats).") var smoothquant: String?
+    @Option(help: "SmoothQuant: a fixed α in [0, 1]; 'auto' to search α per layer and site on the W8A8 layer-output error; 'tuned' to choose it by the model's W8A8 KL divergence on --calib text (GGUF input). All need --stats.")
+    var smoothquant: String?
     @Option(help: "SmoothQuant sites: 'all' (norms, ffn_up → ffn_down, attn_v → attn_output) or 'norms' (attn_norm, ffn_norm only, as in the paper).")
     var smoothquantSites = "all"
     @Flag(help: "GPTQ-style error compensation: each block's rounding error is moved onto the columns not yet quantized (needs --stats from calibrate --hessian).")
@@ -42,9 +43,9 @@ struct ConvertCommand: ParsableCommand {
 
     @Flag(help: "Choose each tensor's type by measured sensitivity (KL divergence on --calib text or data-free samples) within the size of the --type preset's plan (GGUF input).")
     var optimizeMix = false
-    @Option(help: "Text for --optimize-mix (default: data-free sequences sampled from the model).") var calib: String?
-    @Option(help: "Tokens --optimize-mix runs the model over, per tensor tried.") var calibTokens = 512
-    @Option(help: "Seed of --optimize-mix's data-free sampler.") var seed: UInt64 = 1
+    @Option(help: "Text for --optimize-mix and --smoothquant tuned (default: data-free sequences sampled from the model).") var calib: String?
+    @Option(help: "Tokens --optimize-mix and --smoothquant tuned run the model over, per variant tried.") var calibTokens = 512
+    @Option(help: "Seed of the data-free sampler.") var seed: UInt64 = 1
 
     @Flag(help: "Allow converting tensors that are already quantized (compounds error).") var allowRequantize = false
     @Flag(help: "Fail instead of falling back when a tensor's rows do not fit the type.") var noFallback = false
@@ -86,8 +87,10 @@ struct ConvertCommand: ParsableCommand {
                 var smoothQuantPlan: SmoothQuantPlan?
                 if let smoothquant {
                     guard ["all", "norms"].contains(smoothquantSites) else { throw ValidationError("--smoothquant-sites is 'all' or 'norms'") }
-                    let plan = try SmoothQuant.plan(source: source, statistics: statistics, alpha: try Self.alpha(smoothquant),
-                                                    sites: smoothquantSites == "all" ? SmoothingSite.allCases : SmoothingSite.norms, threads: threads.count)
+                    let sites = smoothquantSites == "all" ? SmoothingSite.allCases : SmoothingSite.norms
+                    let plan = smoothquant == "tuned"
+                        ? try tuneSmoothQuant(source: source, statistics: statistics, sites: sites, metadata: &options.extraMetadata)
+                        : try SmoothQuant.plan(source: source, statistics: statistics, alpha: try Self.alpha(smoothquant), sites: sites, threads: threads.count)
                     if !quiet { Self.report(plan) }
                     smoothing = plan.sites.map(SmoothingChoice.init)
                     source = SmoothedSource(base: source, plan: plan)
@@ -124,8 +127,8 @@ struct ConvertCommand: ParsableCommand {
                 let measurement = try measureMix(converter: converter, source: source, smoothed: smoothquant != nil || gptq || w8a8Gptq)
                 (converter, mixSearch) = try allocateMix(measurement, preset: converter, source: source, options: &options)
                 if !quiet { Self.report(mixSearch!) }
-            } else if calib != nil {
-                throw ValidationError("--calib is the text of --optimize-mix")
+            } else if calib != nil && smoothquant != "tuned" {
+                throw ValidationError("--calib is the text of --optimize-mix and --smoothquant tuned")
             }
             if converter.requantizes {
                 FileHandle.standardError.write(Data("warning: requantizing already-quantized tensors compounds their error\n".utf8))
@@ -167,22 +170,48 @@ struct ConvertCommand: ParsableCommand {
             throw ValidationError("--optimize-mix runs the model: give a GGUF input (convert the Hugging Face folder to F16 first)")
         }
         guard !smoothed else { throw ValidationError("--optimize-mix cannot be combined with --smoothquant, --gptq or --w8a8-gptq yet") }
-        guard calibTokens > 1 else { throw ValidationError("--calib-tokens must be at least 2") }
-        let model = try LlamaModel(path: input)
-        model.threads = threads.count
-        let length = min(calibTokens, 512, model.configuration.contextLength)
-        let corpus: CalibrationCorpus
-        if let calib {
-            corpus = try CalibrationCorpus.text(path: calib, tokenizer: model.tokenizer, context: length, maxTokens: calibTokens)
-        } else {
-            let sequenceLength = min(128, length)
-            corpus = try CalibrationCorpus.sampled(from: model, sequences: max(1, calibTokens / sequenceLength), length: sequenceLength, seed: seed)
-        }
+        let (model, corpus) = try calibrationRun()
         var progress: ProgressReporter?
         return try MixSearch.measure(model: model, converter: converter, corpus: corpus) { done, total, name in
             if progress == nil { progress = ProgressReporter(total: total, totalBytes: UInt64(total), quiet: quiet, unit: .tensors) }
             progress?.step(done, bytes: 1, label: "mix search: \(name)")
         }
+    }
+
+    /// `--smoothquant tuned`: α per layer and site chosen by the model's measured W8A8 divergence.
+    private func tuneSmoothQuant(source: any ConversionSource, statistics: ActivationStatistics, sites: [SmoothingSite],
+                                 metadata: inout [GGUFKeyValue]) throws -> SmoothQuantPlan {
+        guard source is GGUFSource else {
+            throw ValidationError("--smoothquant tuned runs the model: give a GGUF input (convert the Hugging Face folder to F16 first)")
+        }
+        let (model, corpus) = try calibrationRun()
+        var progress: ProgressReporter?
+        let outcome = try SmoothQuantTuning.tune(source: source, statistics: statistics, model: model, corpus: corpus,
+                                                 sites: sites, threads: threads.count) { done, total, label in
+            if progress == nil { progress = ProgressReporter(total: total, totalBytes: UInt64(total), quiet: quiet, unit: .tensors) }
+            progress?.step(done, bytes: 1, label: "SmoothQuant tuning: \(label)")
+        }
+        if !quiet {
+            FileHandle.standardError.write(Data(String(format: "SmoothQuant tuning: %d model runs over %d tokens of %@, %.0f s; W8A8 KLD on them %.5f\n",
+                                                       outcome.runs, corpus.tokenCount, corpus.description, outcome.seconds,
+                                                       outcome.divergences.last ?? .nan).utf8))
+        }
+        metadata += [.init("quantkit.smoothquant.tuning_corpus", .string(corpus.description)),
+                     .init("quantkit.smoothquant.tuning_tokens", .uint32(UInt32(clamping: corpus.tokenCount)))]
+        return outcome.plan
+    }
+
+    /// The input model and the calibration sequences of --calib (or data-free ones) it runs over.
+    private func calibrationRun() throws -> (LlamaModel, CalibrationCorpus) {
+        guard calibTokens > 1 else { throw ValidationError("--calib-tokens must be at least 2") }
+        let model = try LlamaModel(path: input)
+        model.threads = threads.count
+        let length = min(calibTokens, 512, model.configuration.contextLength)
+        if let calib {
+            return (model, try CalibrationCorpus.text(path: calib, tokenizer: model.tokenizer, context: length, maxTokens: calibTokens))
+        }
+        let sequenceLength = min(128, length)
+        return (model, try CalibrationCorpus.sampled(from: model, sequences: max(1, calibTokens / sequenceLength), length: sequenceLength, seed: seed))
     }
 
     /// Which tensors the search moved, and the predicted divergence of both plans (stderr).
@@ -258,7 +287,7 @@ struct ConvertCommand: ParsableCommand {
 
     static func alpha(_ text: String) throws -> SmoothQuant.Alpha {
         if text == "auto" { return .auto }
-        guard let value = Float(text), (0...1).contains(value) else { throw ValidationError("--smoothquant takes a number in [0, 1] or 'auto', not '\(text)'") }
+        guard let value = Float(text), (0...1).contains(value) else { throw ValidationError("--smoothquant takes a number in [0, 1], 'auto' or 'tuned', not '\(text)'") }
         return .fixed(value)
     }
 

@@ -46,6 +46,16 @@ struct CalibrateCommandTests {
         #expect(file.metadata.string("quantkit.calibration.model_sha256")?.count == 64)
         #expect(file.metadata.array("quantkit.smoothquant.alpha_ffn_down_in")?.count == 2)
 
+        // tuned: α from the model's own W8A8 divergence on data-free sequences; same report shape.
+        let tuned = try CLIRunner.run("convert", model, "-o", folder + "/tuned.gguf", "--type", "F16", "--stats", stats,
+                                      "--smoothquant", "tuned", "--calib-tokens", "64", "--json")
+        #expect(tuned.status == 0, "\(tuned.stderr)")
+        #expect(tuned.stderr.contains("SmoothQuant tuning:") && tuned.stderr.contains("W8A8 KLD on them"))
+        #expect((try JSONParser.parse(tuned.stdout)["smoothquant"]?.array ?? []).count == 2 * 4)
+        let tunedFile = try GGUFFile(path: folder + "/tuned.gguf")
+        #expect(tunedFile.metadata.string("quantkit.smoothquant.tuning_corpus")?.hasPrefix("data-free") == true)
+        #expect(tunedFile.metadata.array("quantkit.smoothquant.alpha_attn_in")?.count == 2)
+
         let text = try sampleText(in: folder)
         let w8a8 = try CLIRunner.run("perplexity", output, "-f", text, "--ctx", "32", "--chunks", "2", "--w8a8", "--json")
         #expect(w8a8.status == 0, "\(w8a8.stderr)")
@@ -91,6 +101,7 @@ struct CalibrateCommandTests {
         let cases: [([String], String)] = [
             (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--smoothquant", "0.5"], "need the activation statistics of --stats"),
             (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--gptq"], "need the activation statistics of --stats"),
+            (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--smoothquant", "tuned"], "need the activation statistics of --stats"),
             (["convert", model, "-o", folder + "/a.gguf", "--type", "F16", "--w8a8-gptq"], "need the activation statistics of --stats"),
             (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--stats", notStats], "zstd"),
             (["convert", model, "-o", folder + "/a.gguf", "--type", "Q8_0", "--stats", notStats, "--imatrix", notStats], "either --imatrix or --stats"),

@@ -32,7 +32,7 @@ struct MixSearchTests {
         let values = try model.weights.layers[1].down.floats()
         let bytes = try TensorCodec(type: GGMLType(name: probe.reference)!).quantize(values, rowLength: TinyModel.ffn)
         let variant = try model.replacingWeight(named: probe.name, type: GGMLType(name: probe.reference)!, bytes: bytes)
-        let base = try MixSearch.BaseRun(model: model, corpus: corpus)
+        let base = try ReferenceRun(model: model, corpus: corpus)
         let reference = ReferenceDistribution(logits: base.logits, vocabulary: model.configuration.vocabularySize)
         let fromScratch = reference.meanDivergence(of: try base.logits(of: variant, changingFrom: 0))
         #expect(abs(fromScratch - probe.measuredDivergence) <= 1e-9 * fromScratch)
