@@ -51,12 +51,13 @@ public enum SmoothQuant {
         return SmoothQuantPlan(sites: analyses.map { site in
             switch alpha {
             case let .fixed(value):
-                return site.site(alpha: value, error: site.gridErrors.first)
+                return site.site(alpha: value, errors: (site.errorWithout, site.gridErrors.first))
             case .auto:
                 let best = site.gridErrors.indices.min { site.gridErrors[$0] < site.gridErrors[$1] }!
                 // "Leave it alone" is a candidate too: some sites have no outliers worth moving.
                 return site.gridErrors[best] < site.errorWithout!
-                    ? site.site(alpha: grid[best], error: site.gridErrors[best]) : site.site(alpha: nil, error: site.errorWithout)
+                    ? site.site(alpha: grid[best], errors: (site.errorWithout, site.gridErrors[best]))
+                    : site.site(alpha: nil, errors: (site.errorWithout, site.errorWithout))
             }
         })
     }
@@ -82,16 +83,18 @@ public enum SmoothQuant {
         /// The consumers' scales (one per input channel) for `alpha`.
         func scales(alpha: Float) -> [Float] { groups.expand(producerScales(alpha: alpha)) }
 
-        /// The plan entry for `alpha` (nil: unsmoothed, all scales 1).
-        func site(alpha: Float?, error: Double?) -> SmoothQuantPlan.Site {
+        /// The plan entry for `alpha` (nil: unsmoothed, all scales 1), with the criterion's values
+        /// without smoothing and with it.
+        func site(alpha: Float?, errors: (without: Double?, with: Double?) = (nil, nil)) -> SmoothQuantPlan.Site {
             let producer = alpha.map { producerScales(alpha: $0) } ?? [Float](repeating: 1, count: groups.count)
             return SmoothQuantPlan.Site(layer: layer, site: kind, alpha: alpha, scales: groups.expand(producer), producerScales: producer,
-                                        errorWithout: errorWithout, errorWith: error)
+                                        errorWithout: errors.without, errorWith: errors.with)
         }
     }
 
     /// Every layer's `sites` analysed, with the W8A8 error measured for each α of `searching`
-    /// where the statistics hold activation samples (an error without them if `requiringSamples`).
+    /// where the statistics hold activation samples (an error without them if `requiringSamples`;
+    /// no layer errors at all when `alphas` is empty, as for `tuned`, which measures the model).
     static func analyze(source: any ConversionSource, statistics: ActivationStatistics, searching alphas: [Float], requiringSamples: Bool,
                         sites kinds: [SmoothingSite], threads: Int, progress: (Int, Int) -> Void = { _, _ in }) throws -> [SiteAnalysis] {
         openblas_set_num_threads(1)  // the α grid is spread over the cores instead
@@ -115,7 +118,7 @@ public enum SmoothQuant {
             if requiringSamples && entry.sampleRows == 0 { throw SmoothQuantError.noSamples(key: key) }
             let maxima = SiteAnalysis(layer: layer, kind: kind, groups: groups, activationMax: groups.reduce(entry.maxAbs),
                                       weightMax: groups.reduce(stacked.columnMaxAbs()), errorWithout: nil, gridErrors: [])
-            guard entry.sampleRows > 0 else {
+            guard entry.sampleRows > 0, !alphas.isEmpty else {
                 analyses.append(maxima)
                 progress(done + 1, work.count)
                 continue

@@ -49,8 +49,8 @@ public struct SmoothQuantPlan: Sendable {
         public let scales: [Float]
         /// The producer's scales (one per KV channel for attn_v; otherwise `scales`).
         public let producerScales: [Float]
-        /// Relative W8A8 output error ‖Y_w8a8 − Y‖² / ‖Y‖² on the calibration samples, without
-        /// smoothing and with the chosen α (nil when there were no samples to measure on).
+        /// The plan's `criterion` without smoothing and with the chosen α (nil when there were no
+        /// samples to measure on).
         public let errorWithout: Double?
         public let errorWith: Double?
 
@@ -59,8 +59,22 @@ public struct SmoothQuantPlan: Sendable {
         }
     }
 
+    /// What a site's `errorWithout`/`errorWith` measure.
+    public enum Criterion: String, Sendable, Codable {
+        /// Relative W8A8 output error ‖Y_w8a8 − Y‖² / ‖Y‖² of the site's consumers on the
+        /// calibration samples (`auto`, fixed α).
+        case layerOutputError = "layer_output_error"
+        /// The model's mean KLD from the float model on the calibration text with this site (and
+        /// those decided before it) in W8A8 (`tuned`).
+        case modelDivergence = "model_kld"
+    }
+
     public let sites: [Site]
-    public init(sites: [Site]) { self.sites = sites }
+    public let criterion: Criterion
+    public init(sites: [Site], criterion: Criterion = .layerOutputError) {
+        self.sites = sites
+        self.criterion = criterion
+    }
 
     /// One change to a tensor; a tensor may get several (ffn_up consumes ffn_in and produces
     /// ffn_down_in), and they commute: W'[r, j] = W[r, j] · s_in[j] / s_out[r].

@@ -39,6 +39,7 @@ public enum SmoothQuantTuning {
         let start = Date()
         let analyses = try SmoothQuant.analyze(source: source, statistics: statistics, searching: [], requiringSamples: false,
                                                sites: kinds, threads: threads)
+        progress(0, analyses.count, "float reference")  // starts the clock before the first site
         let reference = try ReferenceRun(model: model, corpus: corpus)
         let distribution = ReferenceDistribution(logits: reference.logits, vocabulary: model.configuration.vocabularySize, threads: threads)
         let index = Dictionary(uniqueKeysWithValues: source.tensors.enumerated().map { ($1.name, $0) })
@@ -55,7 +56,7 @@ public enum SmoothQuantTuning {
                 var tried: [Float?: Double] = [:]
                 func measure(_ alpha: Float?) throws -> Double {
                     if let known = tried[alpha] { return known }
-                    let sites = layerSites + [analysis.site(alpha: alpha, error: nil)]
+                    let sites = layerSites + [analysis.site(alpha: alpha)]
                     let variant = try variantModel(model, sites: sites, tensors: tensors,
                                                    w8a8: Set(sites.flatMap { $0.site.activationSite.tensorNames(layer: layer) }))
                     let divergence = distribution.meanDivergence(of: try logits(of: variant, corpus: corpus, layer: layer, entries: entries),
@@ -72,7 +73,7 @@ public enum SmoothQuantTuning {
                     }
                 }
                 let chosen = tried.min { $0.value < $1.value }!
-                layerSites.append(analysis.site(alpha: chosen.key, error: nil))
+                layerSites.append(analysis.site(alpha: chosen.key, errors: (tried[nil], chosen.value)))
                 divergences.append(chosen.value)
                 progress(decided.count + layerSites.count, analyses.count, "layer \(layer) \(kind.rawValue)")
             }
@@ -90,7 +91,7 @@ public enum SmoothQuantTuning {
             }
             entries = next
         }
-        return Outcome(plan: SmoothQuantPlan(sites: decided), divergences: divergences, runs: runs,
+        return Outcome(plan: SmoothQuantPlan(sites: decided, criterion: .modelDivergence), divergences: divergences, runs: runs,
                        seconds: Date().timeIntervalSince(start))
     }
 

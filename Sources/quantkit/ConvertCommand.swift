@@ -92,7 +92,7 @@ struct ConvertCommand: ParsableCommand {
                         ? try tuneSmoothQuant(source: source, statistics: statistics, sites: sites, metadata: &options.extraMetadata)
                         : try SmoothQuant.plan(source: source, statistics: statistics, alpha: try Self.alpha(smoothquant), sites: sites, threads: threads.count)
                     if !quiet { Self.report(plan) }
-                    smoothing = plan.sites.map(SmoothingChoice.init)
+                    smoothing = plan.sites.map { SmoothingChoice($0, criterion: plan.criterion) }
                     source = SmoothedSource(base: source, plan: plan)
                     smoothQuantPlan = plan
                     options.importance = plan.adjust(importance: options.importance)
@@ -188,8 +188,8 @@ struct ConvertCommand: ParsableCommand {
         var progress: ProgressReporter?
         let outcome = try SmoothQuantTuning.tune(source: source, statistics: statistics, model: model, corpus: corpus,
                                                  sites: sites, threads: threads.count) { done, total, label in
-            if progress == nil { progress = ProgressReporter(total: total, totalBytes: UInt64(total), quiet: quiet, unit: .tensors) }
-            progress?.step(done, bytes: 1, label: "SmoothQuant tuning: \(label)")
+            if progress == nil { progress = ProgressReporter(total: total, totalBytes: UInt64(total), quiet: quiet, unit: .sites) }
+            progress?.step(done, bytes: done > 0 ? 1 : 0, label: "SmoothQuant tuning: \(label)")
         }
         if !quiet {
             FileHandle.standardError.write(Data(String(format: "SmoothQuant tuning: %d model runs over %d tokens of %@, %.0f s; W8A8 KLD on them %.5f\n",
@@ -232,9 +232,12 @@ struct ConvertCommand: ParsableCommand {
         let site: String
         /// nil: left unsmoothed.
         let alpha: Float?
+        /// What the two errors measure (`layer_output_error` or `model_kld`).
+        let criterion: String
         let w8a8ErrorWithout: Double?
         let w8a8ErrorWith: Double?
-        init(_ site: SmoothQuantPlan.Site) {
+        init(_ site: SmoothQuantPlan.Site, criterion: SmoothQuantPlan.Criterion) {
+            self.criterion = criterion.rawValue
             layer = site.layer
             self.site = site.site.rawValue
             alpha = site.alpha
@@ -242,13 +245,14 @@ struct ConvertCommand: ParsableCommand {
             w8a8ErrorWith = site.errorWith
         }
         enum CodingKeys: String, CodingKey {
-            case layer, site, alpha, w8a8ErrorWithout = "w8a8_error_without", w8a8ErrorWith = "w8a8_error_with"
+            case layer, site, alpha, criterion, w8a8ErrorWithout = "w8a8_error_without", w8a8ErrorWith = "w8a8_error_with"
         }
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(layer, forKey: .layer)
             try container.encode(site, forKey: .site)
             try container.encode(alpha, forKey: .alpha)   // null when unsmoothed, not omitted
+            try container.encode(criterion, forKey: .criterion)
             try container.encodeIfPresent(w8a8ErrorWithout, forKey: .w8a8ErrorWithout)
             try container.encodeIfPresent(w8a8ErrorWith, forKey: .w8a8ErrorWith)
         }
@@ -291,9 +295,10 @@ struct ConvertCommand: ParsableCommand {
         return .fixed(value)
     }
 
-    /// α per layer and the W8A8 error it buys on the calibration samples (stderr).
+    /// α per layer and site, with what it buys by the plan's criterion (stderr).
     static func report(_ plan: SmoothQuantPlan) {
-        var lines = ["SmoothQuant: layer  site         α     W8A8 rel. error without → with"]
+        let measure = plan.criterion == .modelDivergence ? "W8A8 model KLD (calibration text)" : "W8A8 rel. error"
+        var lines = ["SmoothQuant: layer  site         α     \(measure) without → with"]
         for site in plan.sites {
             let errors = site.errorWithout.map { before in String(format: "%.5f → %.5f", before, site.errorWith ?? .nan) } ?? "(no samples)"
             let kind = site.site.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)

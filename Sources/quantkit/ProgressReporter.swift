@@ -5,12 +5,13 @@ import Foundation
 final class ProgressReporter {
     /// What the amounts passed to `step` count, for the rate.
     enum Unit {
-        case bytes, tokens, tensors
+        case bytes, tokens, tensors, sites
         func rate(_ perSecond: Double) -> String {
             switch self {
             case .bytes: return String(format: "%6.1f MB/s", perSecond / 1e6)
             case .tokens: return String(format: "%6.1f tokens/s", perSecond)
             case .tensors: return String(format: "%5.2f tensors/s", perSecond)
+            case .sites: return String(format: "%5.2f sites/s", perSecond)
             }
         }
     }

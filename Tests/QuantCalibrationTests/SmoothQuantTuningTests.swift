@@ -25,7 +25,11 @@ struct SmoothQuantTuningTests {
         #expect(outcome.divergences.count == outcome.plan.sites.count)
         // Coarse pass (6 runs) plus at most 4 refinements per site.
         #expect((6 * outcome.plan.sites.count ... 10 * outcome.plan.sites.count).contains(outcome.runs))
-        for site in outcome.plan.sites {
+        #expect(outcome.plan.criterion == .modelDivergence)
+        for (site, divergence) in zip(outcome.plan.sites, outcome.divergences) {
+            // The report's "without → with" is the model KLD unsmoothed and at the chosen α.
+            #expect(site.errorWith == divergence)
+            #expect(divergence <= (site.errorWithout ?? -1), "layer \(site.layer) \(site.site): unsmoothed was a candidate")
             if let alpha = site.alpha {
                 #expect(abs(alpha * 20 - (alpha * 20).rounded()) < 1e-4, "α \(alpha) is on the 0.05 grid")
             } else {
