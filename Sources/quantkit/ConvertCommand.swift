@@ -31,7 +31,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Type of token_embd.weight.") var tokenEmbeddingType: String?
     @Option(help: "A llama.cpp importance matrix (legacy .dat or GGUF imatrix) for importance-weighted rounding.") var imatrix: String?
     @Option(help: "A QuantKit statistics file (quantkit calibrate) for importance-weighted rounding.") var stats: String?
-    @Option(help: "SmoothQuant: a fixed α in [0, 1]; 'auto' to search α per layer and site on the W8A8 layer-output error; 'tuned' to choose it by the model's W8A8 KL divergence on --calib text (GGUF input). All need --stats.")
+    @Option(help: "SmoothQuant: a fixed α in [0, 1]; 'auto' to search α per layer and site on the W8A8 layer-output error; 'tuned' (experimental, ~18 min on the test bed) to choose it by the model's W8A8 KL divergence on --calib text (GGUF input). All need --stats.")
     var smoothquant: String?
     @Option(help: "SmoothQuant sites: 'all' (norms, ffn_up → ffn_down, attn_v → attn_output) or 'norms' (attn_norm, ffn_norm only, as in the paper).")
     var smoothquantSites = "all"

@@ -3,7 +3,7 @@
 # (512-token chunks, llama-perplexity's windows): size, bits per weight, PPL, mean KLD and
 # same-top-token rate for each recipe. Usage:
 #   bash scripts/bench/calibration_table.sh [CHUNKS=40] [OUT_DIR]
-# Needs the test bed (scripts/bootstrap.sh). Takes about 75 minutes on 2 cores for 40 chunks; rows are
+# Needs the test bed (scripts/bootstrap.sh). Takes about 95 minutes on 2 cores for 40 chunks; rows are
 # cached, so an interrupted run resumes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,6 +38,9 @@ convert Q8_0 --type Q8_0
 convert sq-0.5 --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant 0.5
 convert sq-auto-norms --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant auto --smoothquant-sites norms
 convert sq-auto --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant auto
+# tuned reads only the activation maxima from --stats (any --sample-rows gives the same α); α comes from
+# the model's W8A8 KLD on 512 tokens of --calib.
+convert sq-tuned --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant tuned --calib "$calib"
 convert sq-auto-w8a8-gptq --type F16 --stats "$out/tinyshakespeare-hessian.qkstats" --smoothquant auto --w8a8-gptq
 convert Q4_K_M --type Q4_K_M
 convert Q4_K_M-stats --type Q4_K_M --stats "$out/tinyshakespeare.qkstats"
@@ -92,6 +95,7 @@ rows=(
   "W8A8 + SmoothQuant auto, norms|sq-auto-norms.gguf|--w8a8"
   "W8A8 + SmoothQuant α=0.5, all|sq-0.5.gguf|--w8a8"
   "W8A8 + SmoothQuant auto + int8-grid GPTQ|sq-auto-w8a8-gptq.gguf|--w8a8"
+  "W8A8 + SmoothQuant tuned, all|sq-tuned.gguf|--w8a8"
   "Q8_0|Q8_0.gguf|"
   "Q4_K_M + our data-free stats|Q4_K_M-stats-data-free.gguf|"
 )
