@@ -35,6 +35,8 @@ struct ConvertCommand: ParsableCommand {
     var smoothquant: String?
     @Option(help: "SmoothQuant sites: 'all' (norms, ffn_up → ffn_down, attn_v → attn_output) or 'norms' (attn_norm, ffn_norm only, as in the paper).")
     var smoothquantSites = "all"
+    @Flag(help: "Rotate the residual stream and V heads by randomized Hadamard matrices folded into the weights (QuaRot): the same function in float, no outlier channels for int8. Unties a tied output head. Statistics change with it: calibrate the rotated file before --stats/--smoothquant.")
+    var rotate = false
     @Flag(help: "GPTQ-style error compensation: each block's rounding error is moved onto the columns not yet quantized (needs --stats from calibrate --hessian).")
     var gptq = false
     @Option(help: "GPTQ damping: this fraction of the mean Hessian diagonal is added to it.") var gptqDamping = 0.01
@@ -115,6 +117,18 @@ struct ConvertCommand: ParsableCommand {
                 }
             } else if smoothquant != nil || gptq || w8a8Gptq {
                 throw ValidationError("--smoothquant, --gptq and --w8a8-gptq need the activation statistics of --stats (from quantkit calibrate)")
+            }
+            if rotate {
+                guard stats == nil, imatrix == nil, !optimizeMix else {
+                    throw ValidationError("--rotate changes the channels that statistics describe: convert with --rotate --type F16 first, calibrate the rotated file, then quantize that with --stats or --smoothquant")
+                }
+                let rotated = try RotatedSource(base: source)
+                source = rotated
+                options.extraMetadata += rotated.rotation.metadata
+                if !quiet {
+                    let r = rotated.rotation
+                    FileHandle.standardError.write(Data("rotation: residual stream \(r.residualKind.rawValue) \(r.width)×\(r.width), V heads \(r.headKind.rawValue) \(r.headDimension)×\(r.headDimension)\n".utf8))
+                }
             }
             options.allowRequantize = allowRequantize
             options.noFallback = noFallback

@@ -177,9 +177,11 @@ enum LlamaOracle {
     static let available: Bool = (try? PythonOracle.run(["-c", "import llama_cpp"])) != nil && FileManager.default.fileExists(atPath: testBed)
     static let shouldRun = available || ProcessInfo.processInfo.environment["CI"] != nil
 
-    static func run(model: String, text: String, chunks: Int) throws -> SafetensorsFile {
+    /// `f32Cache`: llama.cpp keeps K and V in F32 instead of its default F16 (whose rounding
+    /// differs between two files that compute the same function in different bases).
+    static func run(model: String, text: String, chunks: Int, f32Cache: Bool = false) throws -> SafetensorsFile {
         let out = try temporaryDirectory() + "/oracle.safetensors"
-        try PythonOracle.run([PythonOracle.scripts + "/llama_perplexity.py", model, text, "512", "\(chunks)", out])
+        try PythonOracle.run([PythonOracle.scripts + "/llama_perplexity.py", model, text, "512", "\(chunks)", out] + (f32Cache ? ["f32-cache"] : []))
         return try SafetensorsFile(path: out)
     }
 

@@ -1,5 +1,5 @@
 """llama.cpp (through llama-cpp-python) as the oracle for the inference core.
-Usage: llama_perplexity.py MODEL TEXT CTX CHUNKS OUT.safetensors
+Usage: llama_perplexity.py MODEL TEXT CTX CHUNKS OUT.safetensors [f32-cache]
 Computes perplexity with llama-perplexity's method from llama.cpp's own logits over CHUNKS chunks
 of CTX tokens, and writes: `ids` (I32, llama.cpp's tokenization of TEXT), `logits64` (F32 [64, vocab],
 the logits of the first 64 tokens evaluated as one sequence), `greedy` (I32 [32], greedy
@@ -10,7 +10,9 @@ from safetensors.numpy import save_file
 import llama_cpp
 
 model, text_path, ctx, chunks, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-llm = llama_cpp.Llama(model, n_ctx=ctx, n_batch=ctx, n_ubatch=ctx, logits_all=True, n_threads=2, verbose=False)
+# f32-cache: an F32 KV cache instead of llama.cpp's default F16, for exact-function comparisons.
+cache = {"type_k": 0, "type_v": 0} if sys.argv[6:] == ["f32-cache"] else {}
+llm = llama_cpp.Llama(model, n_ctx=ctx, n_batch=ctx, n_ubatch=ctx, logits_all=True, n_threads=2, verbose=False, **cache)
 text = open(text_path, "rb").read()
 ids = llm.tokenize(text, add_bos=True, special=False)
 add_bos = llm.metadata.get("tokenizer.ggml.add_bos_token", "false") == "true"

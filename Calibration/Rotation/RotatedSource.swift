@@ -1,0 +1,117 @@
+import QuantCore
+import QuantFormats
+
+/// A conversion source with a `ResidualRotation` folded in: rotated weights and unit norms are
+/// handed out as f32, built one tensor at a time when the converter asks; a tied output head is
+/// added as its own `output.weight`. Float sources only (rotating already-rounded weights would
+/// spread their rounding error, and the codecs would round again).
+public struct RotatedSource: ConversionSource {
+    public enum RotationError: Error, CustomStringConvertible {
+        case unsupportedArchitecture(String)
+        case missingMetadata(String)
+        case unknownTensor(String)
+        case quantizedSource(tensor: String, type: String)
+        case missingTensor(String)
+        case shapeMismatch(tensor: String, shape: [UInt64], expected: String)
+
+        public var description: String {
+            switch self {
+            case let .unsupportedArchitecture(arch): return "--rotate supports llama models; this one is '\(arch)'"
+            case let .missingMetadata(key): return "--rotate needs the metadata key '\(key)'"
+            case let .unknownTensor(name): return "--rotate does not know tensor '\(name)' (a bias or another architecture's tensor), so it cannot keep the model's function"
+            case let .quantizedSource(tensor, type): return "--rotate needs a float source; '\(tensor)' is \(type) (rotate the F16/BF16/F32 model)"
+            case let .missingTensor(name): return "the model has no tensor '\(name)'"
+            case let .shapeMismatch(tensor, shape, expected): return "tensor '\(tensor)' has shape \(shape); --rotate expects \(expected)"
+            }
+        }
+    }
+
+    public let base: any ConversionSource
+    public let rotation: ResidualRotation
+    public let tensors: [SourceTensor]
+    private let roles: [ResidualRotation.Role]
+    private let baseIndex: [String: Int]
+
+    public init(base: any ConversionSource, seed: UInt64 = 0x0A7A_7E5) throws {
+        let architecture = base.metadata.string("general.architecture") ?? "?"
+        guard architecture == "llama" else { throw RotationError.unsupportedArchitecture(architecture) }
+        func integer(_ key: String) throws -> Int {
+            guard let value = base.metadata.integer(key) else { throw RotationError.missingMetadata(key) }
+            return Int(value)
+        }
+        let width = try integer("llama.embedding_length"), heads = try integer("llama.attention.head_count")
+        let headDimension = Int(base.metadata.integer("llama.attention.value_length") ?? Int64(width / max(heads, 1)))
+        self.base = base
+        rotation = ResidualRotation(width: width, headDimension: headDimension, seed: seed)
+        baseIndex = Dictionary(uniqueKeysWithValues: base.tensors.enumerated().map { ($1.name, $0) })
+        var tensors: [SourceTensor] = [], roles: [ResidualRotation.Role] = []
+        for tensor in base.tensors {
+            guard let role = ResidualRotation.role(of: tensor.name) else { throw RotationError.unknownTensor(tensor.name) }
+            if role != .unchanged {
+                guard TensorTypeChoice.floatTypes.contains(tensor.type) else {
+                    throw RotationError.quantizedSource(tensor: tensor.name, type: tensor.type.name)
+                }
+            }
+            try Self.checkShape(tensor, role: role, width: width, headDimension: headDimension)
+            tensors.append(role == .unchanged ? tensor : SourceTensor(name: tensor.name, shape: tensor.shape, type: .F32))
+            roles.append(role)
+        }
+        for name in ["token_embd.weight", "output_norm.weight"] where baseIndex[name] == nil { throw RotationError.missingTensor(name) }
+        if baseIndex["output.weight"] == nil {
+            // Tied: the head reads the embedding through output_norm's weight, which the
+            // embedding itself must not carry, so the head becomes its own tensor.
+            let embedding = base.tensors[baseIndex["token_embd.weight"]!]
+            tensors.append(SourceTensor(name: "output.weight", shape: embedding.shape, type: .F32))
+            roles.append(ResidualRotation.role(of: "output.weight")!)
+        }
+        self.tensors = tensors
+        self.roles = roles
+    }
+
+    /// The rotation multiplies along the residual stream's width (and heads' size): a tensor
+    /// whose shape does not have it would be read out of bounds.
+    private static func checkShape(_ tensor: SourceTensor, role: ResidualRotation.Role, width: Int, headDimension: Int) throws {
+        let w = UInt64(width), h = UInt64(headDimension)
+        let fits: Bool, expected: String
+        switch role {
+        case .embedding, .reader(_, false): (fits, expected) = (tensor.rowLength == w, "rows of \(width)")
+        case .reader(_, true): (fits, expected) = (tensor.rowLength == w && tensor.rowCount % h == 0, "rows of \(width), heads of \(headDimension) rows")
+        case .writer(false): (fits, expected) = (tensor.rowCount == w, "\(width) rows")
+        case .writer(true): (fits, expected) = (tensor.rowCount == w && tensor.rowLength % h == 0, "\(width) rows of whole \(headDimension)-column heads")
+        case .unitNorm: (fits, expected) = (tensor.elementCount == w, "\(width) values")
+        case .unchanged: (fits, expected) = (true, "")
+        }
+        guard fits else { throw RotationError.shapeMismatch(tensor: tensor.name, shape: tensor.shape, expected: expected) }
+    }
+
+    public var path: String { base.path }
+    public var inputFiles: [String] { base.inputFiles }
+    public var inputFolder: String? { base.inputFolder }
+    public var metadata: GGUFMetadata { base.metadata }
+    public func prefetch(_ index: Int) { if index < base.tensors.count { base.prefetch(index) } }
+    public func release(_ index: Int) { if index < base.tensors.count { base.release(index) } }
+
+    public func withData<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let values: [Float]
+        switch roles[index] {
+        case .unchanged:
+            return try base.withData(index, body)
+        case .unitNorm:
+            values = [Float](repeating: 1, count: Int(tensors[index].elementCount))
+        case .embedding:
+            values = rotation.rotateRows(try base.floats(index))
+        case let .reader(norm, headRows):
+            // The untied head of a tied model reads the embedding's values.
+            let weights = try base.floats(baseIndex[tensors[index].name] ?? baseIndex["token_embd.weight"]!)
+            values = rotation.rotateReader(weights, norm: try floats(named: norm), headRows: headRows)
+        case let .writer(headColumns):
+            values = rotation.rotateWriter(try base.floats(index), headColumns: headColumns)
+        }
+        return try values.withUnsafeBytes(body)
+    }
+
+    private func floats(named name: String) throws -> [Float] {
+        guard let index = baseIndex[name] else { throw RotationError.missingTensor(name) }
+        return try base.floats(index)
+    }
+}
