@@ -118,3 +118,30 @@ struct CalibrateCommandTests {
         #expect(!FileManager.default.fileExists(atPath: folder + "/a.gguf") && !FileManager.default.fileExists(atPath: folder + "/s.qkstats"))
     }
 }
+
+extension CalibrateCommandTests {
+    /// The documented pipeline: rotate, calibrate the rotated file, smooth it; statistics of the
+    /// unrotated model are refused with --rotate (they describe other channels).
+    @Test func rotateThenCalibrateThenSmoothQuant() throws {
+        let (folder, model, stats, _) = try calibratedTinyModel()
+        let refused = try CLIRunner.run("convert", model, "-o", folder + "/r.gguf", "--type", "F16", "--rotate", "--stats", stats)
+        #expect(refused.status != 0 && refused.stderr.contains("calibrate the rotated file"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/r.gguf"))
+
+        let rotated = folder + "/rotated.gguf"
+        let rotate = try CLIRunner.run("convert", model, "-o", rotated, "--type", "F32", "--rotate")
+        #expect(rotate.status == 0, "\(rotate.stderr)")
+        #expect(rotate.stderr.contains("rotation: residual stream hadamard 64×64, V heads hadamard 16×16"), "\(rotate.stderr)")
+        let file = try GGUFFile(path: rotated)
+        #expect(file.metadata.string("quantkit.rotation.residual") == "hadamard")
+        #expect(file.tensors.contains { $0.name == "output.weight" }, "the tied head is untied")
+
+        let rotatedStats = folder + "/rotated.qkstats"
+        let calibrate = try CLIRunner.run("calibrate", rotated, "-o", rotatedStats, "--tokens", "64", "--sample-length", "16", "--quiet")
+        #expect(calibrate.status == 0, "\(calibrate.stderr)")
+        let smooth = try CLIRunner.run("convert", rotated, "-o", folder + "/rotated-sq.gguf", "--type", "F16",
+                                       "--stats", rotatedStats, "--smoothquant", "auto", "--quiet")
+        #expect(smooth.status == 0, "\(smooth.stderr)")
+        #expect(try GGUFFile(path: folder + "/rotated-sq.gguf").metadata.array("quantkit.smoothquant.alpha_ffn_down_in")?.count == 2)
+    }
+}

@@ -3,7 +3,7 @@
 # (512-token chunks, llama-perplexity's windows): size, bits per weight, PPL, mean KLD and
 # same-top-token rate for each recipe. Usage:
 #   bash scripts/bench/calibration_table.sh [CHUNKS=40] [OUT_DIR]
-# Needs the test bed (scripts/bootstrap.sh). Takes about 95 minutes on 2 cores for 40 chunks; rows are
+# Needs the test bed (scripts/bootstrap.sh). Takes about 100 minutes on 2 cores for 40 chunks; rows are
 # cached, so an interrupted run resumes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,6 +41,11 @@ convert sq-auto --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant 
 # tuned reads only the activation maxima from --stats (any --sample-rows gives the same α); α comes from
 # the model's W8A8 KLD on 512 tokens of --calib.
 convert sq-tuned --type F16 --stats "$out/tinyshakespeare.qkstats" --smoothquant tuned --calib "$calib"
+# Rotation (--rotate) first, then statistics of the rotated model for its SmoothQuant.
+convert rotated --type F16 --rotate
+[ -f "$out/rotated.qkstats" ] || "$q" calibrate "$out/rotated.gguf" --calib "$calib" --tokens 5120 -o "$out/rotated.qkstats" --quiet
+[ -f "$out/rotated-sq-auto.gguf" ] || "$q" convert "$out/rotated.gguf" -o "$out/rotated-sq-auto.gguf" --quiet --type F16 \
+  --stats "$out/rotated.qkstats" --smoothquant auto > "$out/rotated-sq-auto.convert.log" 2>&1
 convert sq-auto-w8a8-gptq --type F16 --stats "$out/tinyshakespeare-hessian.qkstats" --smoothquant auto --w8a8-gptq
 convert Q4_K_M --type Q4_K_M
 convert Q4_K_M-stats --type Q4_K_M --stats "$out/tinyshakespeare.qkstats"
@@ -84,6 +89,7 @@ rows=(
   "Q4_K_M + llama.cpp imatrix|Q4_K_M-llama-imatrix.gguf|"
   "Q4_K_M|Q4_K_M.gguf|"
   "W8A8|@base|--w8a8"
+  "W8A8 + rotation + SmoothQuant auto|rotated-sq-auto.gguf|--w8a8"
   "W8A8 + SmoothQuant auto, all|sq-auto.gguf|--w8a8"
   "IQ4_NL + our stats|IQ4_NL-stats.gguf|"
   "IQ4_NL + llama.cpp imatrix|IQ4_NL-llama-imatrix.gguf|"
@@ -96,6 +102,7 @@ rows=(
   "W8A8 + SmoothQuant α=0.5, all|sq-0.5.gguf|--w8a8"
   "W8A8 + SmoothQuant auto + int8-grid GPTQ|sq-auto-w8a8-gptq.gguf|--w8a8"
   "W8A8 + SmoothQuant tuned, all|sq-tuned.gguf|--w8a8"
+  "W8A8 + rotation|rotated.gguf|--w8a8"
   "Q8_0|Q8_0.gguf|"
   "Q4_K_M + our data-free stats|Q4_K_M-stats-data-free.gguf|"
 )
