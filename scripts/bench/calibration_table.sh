@@ -46,6 +46,9 @@ convert rotated --type F16 --rotate
 [ -f "$out/rotated.qkstats" ] || "$q" calibrate "$out/rotated.gguf" --calib "$calib" --tokens 5120 -o "$out/rotated.qkstats" --quiet
 [ -f "$out/rotated-sq-auto.gguf" ] || "$q" convert "$out/rotated.gguf" -o "$out/rotated-sq-auto.gguf" --quiet --type F16 \
   --stats "$out/rotated.qkstats" --smoothquant auto > "$out/rotated-sq-auto.convert.log" 2>&1
+[ -f "$out/rotated-hessian.qkstats" ] || "$q" calibrate "$out/rotated.gguf" --calib "$calib" --tokens 5120 --hessian -o "$out/rotated-hessian.qkstats" --quiet
+[ -f "$out/rotated-sq-auto-w8a8-gptq.gguf" ] || "$q" convert "$out/rotated.gguf" -o "$out/rotated-sq-auto-w8a8-gptq.gguf" --quiet --type F16 \
+  --stats "$out/rotated-hessian.qkstats" --smoothquant auto --w8a8-gptq > "$out/rotated-sq-auto-w8a8-gptq.convert.log" 2>&1
 convert sq-auto-w8a8-gptq --type F16 --stats "$out/tinyshakespeare-hessian.qkstats" --smoothquant auto --w8a8-gptq
 convert Q4_K_M --type Q4_K_M
 convert Q4_K_M-stats --type Q4_K_M --stats "$out/tinyshakespeare.qkstats"
@@ -89,6 +92,7 @@ rows=(
   "Q4_K_M + llama.cpp imatrix|Q4_K_M-llama-imatrix.gguf|"
   "Q4_K_M|Q4_K_M.gguf|"
   "W8A8|@base|--w8a8"
+  "W8A8 + rotation + SmoothQuant auto + int8-grid GPTQ|rotated-sq-auto-w8a8-gptq.gguf|--w8a8"
   "W8A8 + rotation + SmoothQuant auto|rotated-sq-auto.gguf|--w8a8"
   "W8A8 + SmoothQuant auto, all|sq-auto.gguf|--w8a8"
   "IQ4_NL + our stats|IQ4_NL-stats.gguf|"
