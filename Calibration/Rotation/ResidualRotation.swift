@@ -111,29 +111,27 @@ public struct ResidualRotation: Sendable {
 
     /// Each block of `headDimension` rows h → Rᵀ·h (V's output channels of one KV head).
     private func turnHeadRows(_ values: [Float], rows: Int, columns: Int) -> [Float] {
-        var result = [Float](repeating: 0, count: values.count)
-        values.withUnsafeBufferPointer { v in
-            result.withUnsafeMutableBufferPointer { out in
-                for start in stride(from: 0, to: rows, by: headDimension) {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(headDimension), Int32(columns), Int32(headDimension),
-                                1, head, Int32(headDimension), v.baseAddress! + start * columns, Int32(columns),
-                                0, out.baseAddress! + start * columns, Int32(columns))
-                }
-            }
+        perHead(values, blocks: stride(from: 0, to: rows, by: headDimension).map { $0 * columns }) { block, out in
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(headDimension), Int32(columns), Int32(headDimension),
+                        1, head, Int32(headDimension), block, Int32(columns), 0, out, Int32(columns))
         }
-        return result
     }
 
     /// Each block of `headDimension` columns C → C·R (attn_output's input from one head).
     private func turnHeadColumns(_ values: [Float], rows: Int, columns: Int) -> [Float] {
+        perHead(values, blocks: Array(stride(from: 0, to: columns, by: headDimension))) { block, out in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(headDimension), Int32(headDimension),
+                        1, block, Int32(columns), head, Int32(headDimension), 0, out, Int32(columns))
+        }
+    }
+
+    /// Runs `product` on each head's block (starting at the given offsets) into a new matrix.
+    private func perHead(_ values: [Float], blocks: [Int],
+                         _ product: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
         var result = [Float](repeating: 0, count: values.count)
         values.withUnsafeBufferPointer { v in
             result.withUnsafeMutableBufferPointer { out in
-                for start in stride(from: 0, to: columns, by: headDimension) {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(headDimension), Int32(headDimension),
-                                1, v.baseAddress! + start, Int32(columns), head, Int32(headDimension),
-                                0, out.baseAddress! + start, Int32(columns))
-                }
+                for offset in blocks { product(v.baseAddress! + offset, out.baseAddress! + offset) }
             }
         }
         return result

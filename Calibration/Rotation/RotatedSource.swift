@@ -1,3 +1,4 @@
+import Inference
 import QuantCore
 import QuantFormats
 
@@ -8,7 +9,6 @@ import QuantFormats
 public struct RotatedSource: ConversionSource {
     public enum RotationError: Error, CustomStringConvertible {
         case unsupportedArchitecture(String)
-        case missingMetadata(String)
         case unknownTensor(String)
         case quantizedSource(tensor: String, type: String)
         case missingTensor(String)
@@ -17,7 +17,6 @@ public struct RotatedSource: ConversionSource {
         public var description: String {
             switch self {
             case let .unsupportedArchitecture(arch): return "--rotate supports llama models; this one is '\(arch)'"
-            case let .missingMetadata(key): return "--rotate needs the metadata key '\(key)'"
             case let .unknownTensor(name): return "--rotate does not know tensor '\(name)' (a bias or another architecture's tensor), so it cannot keep the model's function"
             case let .quantizedSource(tensor, type): return "--rotate needs a float source; '\(tensor)' is \(type) (rotate the F16/BF16/F32 model)"
             case let .missingTensor(name): return "the model has no tensor '\(name)'"
@@ -33,14 +32,15 @@ public struct RotatedSource: ConversionSource {
     private let baseIndex: [String: Int]
 
     public init(base: any ConversionSource, seed: UInt64 = 0x0A7A_7E5) throws {
-        let architecture = base.metadata.string("general.architecture") ?? "?"
-        guard architecture == "llama" else { throw RotationError.unsupportedArchitecture(architecture) }
-        func integer(_ key: String) throws -> Int {
-            guard let value = base.metadata.integer(key) else { throw RotationError.missingMetadata(key) }
-            return Int(value)
+        // The inference core's reading of the hyper-parameters: the rotation must use the head
+        // size the model will run with.
+        let configuration: LlamaConfiguration
+        do {
+            configuration = try LlamaConfiguration(metadata: base.metadata, vocabularySize: 0)
+        } catch let InferenceError.unsupportedArchitecture(found, _) {
+            throw RotationError.unsupportedArchitecture(found)
         }
-        let width = try integer("llama.embedding_length"), heads = try integer("llama.attention.head_count")
-        let headDimension = Int(base.metadata.integer("llama.attention.value_length") ?? Int64(width / max(heads, 1)))
+        let width = configuration.embeddingLength, headDimension = configuration.headDimension
         self.base = base
         rotation = ResidualRotation(width: width, headDimension: headDimension, seed: seed)
         baseIndex = Dictionary(uniqueKeysWithValues: base.tensors.enumerated().map { ($1.name, $0) })
