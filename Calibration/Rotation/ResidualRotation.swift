@@ -1,4 +1,5 @@
 import CBLAS
+import Inference
 import QuantCore
 import QuantFormats
 
@@ -24,7 +25,9 @@ public struct ResidualRotation: Sendable {
     let residual: [Float]
     let head: [Float]
 
-    public init(width: Int, headDimension: Int, seed: UInt64 = 0x0A7A_7E5) {
+    public static let defaultSeed: UInt64 = 0x0A7A_7E5
+
+    public init(width: Int, headDimension: Int, seed: UInt64 = defaultSeed) {
         self.width = width
         self.headDimension = headDimension
         self.seed = seed

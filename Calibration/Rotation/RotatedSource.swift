@@ -31,7 +31,7 @@ public struct RotatedSource: ConversionSource {
     private let roles: [ResidualRotation.Role]
     private let baseIndex: [String: Int]
 
-    public init(base: any ConversionSource, seed: UInt64 = 0x0A7A_7E5) throws {
+    public init(base: any ConversionSource, seed: UInt64 = ResidualRotation.defaultSeed) throws {
         // The inference core's reading of the hyper-parameters: the rotation must use the head
         // size the model will run with.
         let configuration: LlamaConfiguration

@@ -1,3 +1,4 @@
+import CBLAS
 import Dispatch
 import Foundation
 import QuantCore
@@ -9,6 +10,11 @@ public struct Int8Matrix: @unchecked Sendable {
     public let columns: Int
     let values: UnsafeMutablePointer<Int16>
     let scales: [Float]
+    /// An orthogonal columns × columns matrix Q (row-major) applied online: the int8 values hold
+    /// W·Q and each token's activations become x·Q before they are quantized, so the product is
+    /// still x·Wᵀ (Q·Qᵀ = I) but int8 sees Hadamard-flattened activations (QuaRot's online
+    /// rotation, for inputs no offline fold can reach — ffn_down's silu(gate)·up).
+    let inputRotation: [Float]?
     private let storage: Storage
 
     /// Keeps the int8 buffer alive as long as any copy of the matrix.
@@ -18,19 +24,24 @@ public struct Int8Matrix: @unchecked Sendable {
         deinit { pointer.deallocate() }
     }
 
-    init(_ w: WeightMatrix) {
+    init(_ w: WeightMatrix, inputRotation: [Float]? = nil) {
+        precondition(inputRotation.map { $0.count == w.columns * w.columns } ?? true, "rotation order must equal the column count")
         rows = w.rows
         columns = w.columns
-        storage = Storage(count: w.rows * w.columns)
-        values = storage.pointer
-        var scales = [Float](repeating: 0, count: w.rows)
-        let row = UnsafeMutablePointer<Float>.allocate(capacity: w.columns)
-        defer { row.deallocate() }
-        for r in 0..<w.rows {
-            w.dequantizeRows(r ..< r + 1, into: row)
-            scales[r] = SymmetricInt8.quantizeRow(row, count: w.columns, into: values + r * w.columns)
+        let storage = Storage(count: w.rows * w.columns), values = storage.pointer
+        self.storage = storage
+        self.values = values
+        self.inputRotation = inputRotation
+        var rowScales = [Float](repeating: 0, count: w.rows)
+        var floats = [Float](repeating: 0, count: w.rows * w.columns)
+        floats.withUnsafeMutableBufferPointer { w.dequantizeRows(0 ..< w.rows, into: $0.baseAddress!) }
+        if let inputRotation { floats = Int8MatMul.rotate(floats, rows: w.rows, by: inputRotation, order: w.columns) }
+        floats.withUnsafeBufferPointer { f in
+            for r in 0..<w.rows {
+                rowScales[r] = SymmetricInt8.quantizeRow(f.baseAddress! + r * w.columns, count: w.columns, into: values + r * w.columns)
+            }
         }
-        self.scales = scales
+        scales = rowScales
     }
 }
 
@@ -42,7 +53,13 @@ enum Int8MatMul {
         let columns = w.columns, rows = w.rows
         let quantized = UnsafeMutablePointer<Int16>.allocate(capacity: tokens * columns)
         defer { quantized.deallocate() }
-        let tokenScales = SymmetricInt8.quantizeRows(x, rows: tokens, columns: columns, into: quantized)
+        let tokenScales: [Float]
+        if let rotation = w.inputRotation {
+            let rotated = rotate(Array(UnsafeBufferPointer(start: x, count: tokens * columns)), rows: tokens, by: rotation, order: columns)
+            tokenScales = SymmetricInt8.quantizeRows(rotated, rows: tokens, columns: columns, into: quantized)
+        } else {
+            tokenScales = SymmetricInt8.quantizeRows(x, rows: tokens, columns: columns, into: quantized)
+        }
         // Tiles of rows small enough that a tile stays in L1 while every token passes over it.
         let tileRows = max(1, min(32, (rows + 2 * threads - 1) / (2 * threads)))
         let tiles = (rows + tileRows - 1) / tileRows
@@ -78,5 +95,13 @@ enum Int8MatMul {
                 }
             }
         }
+    }
+
+    /// values (rows × order) · Q (order × order), row-major.
+    static func rotate(_ values: [Float], rows: Int, by q: [Float], order: Int) -> [Float] {
+        var result = [Float](repeating: 0, count: values.count)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(order), Int32(order), 1,
+                    values, Int32(order), q, Int32(order), 0, &result, Int32(order))
+        return result
     }
 }

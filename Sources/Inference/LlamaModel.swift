@@ -221,16 +221,28 @@ extension LlamaModel {
     /// arithmetic. The token embedding and the output head stay as stored, as in SmoothQuant's
     /// W8A8 setting (only the blocks' GEMMs are int8).
     /// `only`: just these tensors (SmoothQuant's tuning measures one site's W8A8 cost at a time).
-    public func enableW8A8(only names: Set<String>? = nil) {
+    /// `hadamardBeforeFFNDown`: ffn_down multiplies Hadamard-rotated activations by rotated
+    /// weights (QuaRot's one online rotation): the same function, flatter int8 inputs, and a
+    /// kernel llama.cpp does not have — so it measures a W8A8 runtime, not a GGUF.
+    public func enableW8A8(only names: Set<String>? = nil, hadamardBeforeFFNDown: Bool = false) {
         var converted: [String: Int8Matrix] = [:]
+        var rotations: [Int: [Float]] = [:]
         for layer in weights.layers {
             for w in [layer.query, layer.key, layer.value, layer.attentionOutput, layer.gate, layer.up, layer.down]
             where names?.contains(w.name) ?? true {
-                converted[w.name] = Int8Matrix(w)
+                var rotation: [Float]?
+                if hadamardBeforeFFNDown && w.name == layer.down.name {
+                    rotation = rotations[w.columns] ?? OrthogonalMatrix.rotation(order: w.columns, seed: Self.onlineRotationSeed).matrix.map(Float.init)
+                    rotations[w.columns] = rotation
+                }
+                converted[w.name] = Int8Matrix(w, inputRotation: rotation)
             }
         }
         int8Weights = converted
     }
+
+    /// Any seed works; a fixed one makes W8A8 runs repeatable.
+    static let onlineRotationSeed: UInt64 = 0x0D0_77D
 
     @inline(__always)
     fileprivate func linear(_ x: [Float], _ tokens: Int, _ w: WeightMatrix, _ out: inout [Float]) {

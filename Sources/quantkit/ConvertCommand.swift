@@ -37,6 +37,8 @@ struct ConvertCommand: ParsableCommand {
     var smoothquantSites = "all"
     @Flag(help: "Rotate the residual stream and V heads by randomized Hadamard matrices folded into the weights (QuaRot): the same function in float, no outlier channels for int8. Unties a tied output head. Statistics change with it: calibrate the rotated file before --stats/--smoothquant.")
     var rotate = false
+    @Option(help: "Seed of --rotate's random signs (and of the random rotation where no Hadamard matrix of the order exists).")
+    var rotationSeed: UInt64 = ResidualRotation.defaultSeed
     @Flag(help: "GPTQ-style error compensation: each block's rounding error is moved onto the columns not yet quantized (needs --stats from calibrate --hessian).")
     var gptq = false
     @Option(help: "GPTQ damping: this fraction of the mean Hessian diagonal is added to it.") var gptqDamping = 0.01
@@ -122,7 +124,7 @@ struct ConvertCommand: ParsableCommand {
                 guard stats == nil, imatrix == nil, !optimizeMix else {
                     throw ValidationError("--rotate changes the channels that statistics describe: convert with --rotate --type F16 first, calibrate the rotated file, then quantize that with --stats or --smoothquant")
                 }
-                let rotated = try RotatedSource(base: source)
+                let rotated = try RotatedSource(base: source, seed: rotationSeed)
                 source = rotated
                 options.extraMetadata += rotated.rotation.metadata
                 if !quiet {

@@ -62,6 +62,11 @@ struct CalibrateCommandTests {
         let w8a8 = try CLIRunner.run("perplexity", output, "-f", text, "--ctx", "32", "--chunks", "2", "--w8a8", "--json")
         #expect(w8a8.status == 0, "\(w8a8.stderr)")
         #expect((try JSONParser.parse(w8a8.stdout)["ppl"]?.double).map { $0.isFinite && $0 > 1 } == true)
+        let hadamard = try CLIRunner.run("kld", "--base", output, output, "-f", text, "--ctx", "32", "--chunks", "2", "--w8a8", "--w8a8-hadamard", "--json")
+        #expect(hadamard.status == 0, "\(hadamard.stderr)")
+        #expect((try JSONParser.parse(hadamard.stdout)["mean_kld"]?["value"]?.double).map { $0 > 0 && $0 < 0.1 } == true)
+        let refused = try CLIRunner.run("perplexity", output, "-f", text, "--w8a8-hadamard")
+        #expect(refused.status != 0 && refused.stderr.contains("--w8a8-hadamard"))
     }
 
     @Test func hessianStatisticsFeedGPTQAndNF4() throws {
@@ -135,6 +140,12 @@ extension CalibrateCommandTests {
         let file = try GGUFFile(path: rotated)
         #expect(file.metadata.string("quantkit.rotation.residual") == "hadamard")
         #expect(file.tensors.contains { $0.name == "output.weight" }, "the tied head is untied")
+        let reseeded = folder + "/reseeded.gguf"
+        let reseed = try CLIRunner.run("convert", model, "-o", reseeded, "--type", "F32", "--rotate", "--rotation-seed", "7", "--quiet")
+        #expect(reseed.status == 0, "\(reseed.stderr)")
+        let other = try GGUFFile(path: reseeded)
+        #expect(other.metadata["quantkit.rotation.seed"] == .uint64(7))
+        #expect(try Array(other.data(named: "blk.0.attn_q.weight")) != Array(file.data(named: "blk.0.attn_q.weight")), "another seed, other signs")
 
         let rotatedStats = folder + "/rotated.qkstats"
         let calibrate = try CLIRunner.run("calibrate", rotated, "-o", rotatedStats, "--tokens", "64", "--sample-length", "16", "--quiet")

@@ -1,5 +1,5 @@
 import Foundation
-import Inference
+@testable import Inference
 @testable import QuantCalibration
 import QuantCore
 import QuantFormats

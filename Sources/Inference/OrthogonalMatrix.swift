@@ -1,5 +1,4 @@
 import Foundation
-import Inference
 
 /// Orthogonal n × n matrices for rotating a model's channels. A Hadamard matrix scaled by 1/√n
 /// spreads every channel evenly over all others (entries ±1/√n), which is what flattens outlier
