@@ -1,4 +1,3 @@
-import CBLAS
 import Dispatch
 import Foundation
 import QuantCore
@@ -10,11 +9,11 @@ public struct Int8Matrix: @unchecked Sendable {
     public let columns: Int
     let values: UnsafeMutablePointer<Int16>
     let scales: [Float]
-    /// An orthogonal columns × columns matrix Q (row-major) applied online: the int8 values hold
+    /// An orthogonal columns × columns matrix Q applied online: the int8 values hold
     /// W·Q and each token's activations become x·Q before they are quantized, so the product is
     /// still x·Wᵀ (Q·Qᵀ = I) but int8 sees Hadamard-flattened activations (QuaRot's online
     /// rotation, for inputs no offline fold can reach — ffn_down's silu(gate)·up).
-    let inputRotation: [Float]?
+    let inputRotation: FactoredRotation?
     private let storage: Storage
 
     /// Keeps the int8 buffer alive as long as any copy of the matrix.
@@ -24,8 +23,8 @@ public struct Int8Matrix: @unchecked Sendable {
         deinit { pointer.deallocate() }
     }
 
-    init(_ w: WeightMatrix, inputRotation: [Float]? = nil) {
-        precondition(inputRotation.map { $0.count == w.columns * w.columns } ?? true, "rotation order must equal the column count")
+    init(_ w: WeightMatrix, inputRotation: FactoredRotation? = nil) {
+        precondition(inputRotation.map { $0.order == w.columns } ?? true, "rotation order must equal the column count")
         rows = w.rows
         columns = w.columns
         let storage = Storage(count: w.rows * w.columns), values = storage.pointer
@@ -34,8 +33,10 @@ public struct Int8Matrix: @unchecked Sendable {
         self.inputRotation = inputRotation
         var rowScales = [Float](repeating: 0, count: w.rows)
         var floats = [Float](repeating: 0, count: w.rows * w.columns)
-        floats.withUnsafeMutableBufferPointer { w.dequantizeRows(0 ..< w.rows, into: $0.baseAddress!) }
-        if let inputRotation { floats = Int8MatMul.rotate(floats, rows: w.rows, by: inputRotation, order: w.columns) }
+        floats.withUnsafeMutableBufferPointer {
+            w.dequantizeRows(0 ..< w.rows, into: $0.baseAddress!)
+            inputRotation?.apply($0.baseAddress!, rows: w.rows)
+        }
         floats.withUnsafeBufferPointer { f in
             for r in 0..<w.rows {
                 rowScales[r] = SymmetricInt8.quantizeRow(f.baseAddress! + r * w.columns, count: w.columns, into: values + r * w.columns)
@@ -55,7 +56,8 @@ enum Int8MatMul {
         defer { quantized.deallocate() }
         let tokenScales: [Float]
         if let rotation = w.inputRotation {
-            let rotated = rotate(Array(UnsafeBufferPointer(start: x, count: tokens * columns)), rows: tokens, by: rotation, order: columns)
+            var rotated = Array(UnsafeBufferPointer(start: x, count: tokens * columns))
+            rotated.withUnsafeMutableBufferPointer { rotation.apply($0.baseAddress!, rows: tokens) }
             tokenScales = SymmetricInt8.quantizeRows(rotated, rows: tokens, columns: columns, into: quantized)
         } else {
             tokenScales = SymmetricInt8.quantizeRows(x, rows: tokens, columns: columns, into: quantized)
@@ -95,13 +97,5 @@ enum Int8MatMul {
                 }
             }
         }
-    }
-
-    /// values (rows × order) · Q (order × order), row-major.
-    static func rotate(_ values: [Float], rows: Int, by q: [Float], order: Int) -> [Float] {
-        var result = [Float](repeating: 0, count: values.count)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(order), Int32(order), 1,
-                    values, Int32(order), q, Int32(order), 0, &result, Int32(order))
-        return result
     }
 }

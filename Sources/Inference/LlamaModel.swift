@@ -226,13 +226,13 @@ extension LlamaModel {
     /// kernel llama.cpp does not have — so it measures a W8A8 runtime, not a GGUF.
     public func enableW8A8(only names: Set<String>? = nil, hadamardBeforeFFNDown: Bool = false) {
         var converted: [String: Int8Matrix] = [:]
-        var rotations: [Int: [Float]] = [:]
+        var rotations: [Int: FactoredRotation] = [:]
         for layer in weights.layers {
             for w in [layer.query, layer.key, layer.value, layer.attentionOutput, layer.gate, layer.up, layer.down]
             where names?.contains(w.name) ?? true {
-                var rotation: [Float]?
+                var rotation: FactoredRotation?
                 if hadamardBeforeFFNDown && w.name == layer.down.name {
-                    rotation = rotations[w.columns] ?? OrthogonalMatrix.rotation(order: w.columns, seed: Self.onlineRotationSeed).matrix.map(Float.init)
+                    rotation = rotations[w.columns] ?? OrthogonalMatrix.factoredRotation(order: w.columns, seed: Self.onlineRotationSeed)
                     rotations[w.columns] = rotation
                 }
                 converted[w.name] = Int8Matrix(w, inputRotation: rotation)

@@ -17,6 +17,10 @@ struct InferenceBenchmark: ParsableCommand {
     @Option(help: "Tokens to generate (greedy).") var generate = 32
     @Option(help: "Threads for both.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Skip llama.cpp.") var noLlama = false
+    @Flag(help: "Run ours in W8A8 (int8 weights per channel, int8 activations per token); llama.cpp, which has no W8A8, runs the file as stored.")
+    var w8a8 = false
+    @Flag(help: "With --w8a8: the online Hadamard rotation before ffn_down (quantkit perplexity --w8a8-hadamard).")
+    var w8a8Hadamard = false
     @Option(help: "Rounds per file, ours and llama.cpp by turns; medians are reported (this machine's speed drifts by up to 2× over minutes).")
     var rounds = 3
 
@@ -24,11 +28,13 @@ struct InferenceBenchmark: ParsableCommand {
         // Perplexity.evaluate reads 0 chunks as "the whole file" (hundreds of chunks), which a
         // benchmark run would sit in for many minutes.
         guard chunks > 0, generate > 0, rounds > 0 else { throw ValidationError("--chunks, --generate and --rounds must be at least 1") }
+        guard w8a8 || !w8a8Hadamard else { throw ValidationError("--w8a8-hadamard needs --w8a8") }
         let text = try MappedFile.readText(path: file)
         print("model                         eval t/s (ours, llama.cpp)   generate t/s (ours, llama.cpp)   peak RSS   (medians of \(rounds))")
         for path in models {
             let model = try LlamaModel(path: path)
             model.threads = threads
+            if w8a8 { model.enableW8A8(hadamardBeforeFFNDown: w8a8Hadamard) }
             let prompt = Array(model.tokenizer.encode(text).prefix(16))
             var ours: [(Double, Double)] = [], theirs: [(Double, Double)] = []
             for _ in 0..<rounds {

@@ -63,7 +63,7 @@ struct W8A8Tests {
         let model = try LlamaModel(path: try TinyModel.write())
         let weight = model.weights.layers[0].down
         let columns = weight.columns, tokens = 3
-        let q = OrthogonalMatrix.rotation(order: columns, seed: 5).matrix.map(Float.init)
+        let q = OrthogonalMatrix.factoredRotation(order: columns, seed: 5)
         // Small values everywhere and one channel 100× larger, in every token.
         var x: [Float] = (0..<tokens * columns).map { Float(($0 * 29) % 17) / 17 - 0.5 }
         for t in 0..<tokens { x[t * columns + 3] = 50 }

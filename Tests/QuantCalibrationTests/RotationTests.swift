@@ -1,5 +1,5 @@
 import Foundation
-@testable import Inference
+import Inference
 @testable import QuantCalibration
 import QuantCore
 import QuantFormats
@@ -10,37 +10,6 @@ import TestScratch
 /// The rotation's matrices are orthogonal, it flattens an outlier channel for int8, and folding
 /// it into a model leaves the float model's outputs unchanged.
 struct RotationTests {
-    func worstDeviationFromIdentity(_ m: [Double], order n: Int) -> Double {
-        var worst = 0.0
-        for i in 0..<n { for k in 0..<n {
-            var dot = 0.0
-            for j in 0..<n { dot += m[i * n + j] * m[k * n + j] }
-            worst = max(worst, abs(dot - (i == k ? 1 : 0)))
-        } }
-        return worst
-    }
-
-    @Test(arguments: [1, 2, 4, 12, 20, 24, 48, 64, 576])
-    func hadamardMatricesAreHadamard(order n: Int) throws {
-        let h = try #require(OrthogonalMatrix.hadamard(order: n), "no Hadamard matrix of order \(n)")
-        #expect(h.allSatisfy { $0 == 1 || $0 == -1 })
-        for i in 0..<n { for k in 0..<n {
-            let dot = (0..<n).reduce(0) { $0 + Int(h[i * n + $1]) * Int(h[k * n + $1]) }
-            #expect(dot == (i == k ? n : 0))
-        } }
-    }
-
-    @Test func ordersWithoutAConstructionFallBackToARandomOrthogonalMatrix() {
-        #expect(OrthogonalMatrix.hadamard(order: 6) == nil)  // none exists: 6 is not 1, 2 or a multiple of 4
-        let (q, kind) = OrthogonalMatrix.rotation(order: 6, seed: 3)
-        #expect(kind == .random)
-        #expect(worstDeviationFromIdentity(q, order: 6) < 1e-12)
-        let (h, hadamardKind) = OrthogonalMatrix.rotation(order: 12, seed: 3)
-        #expect(hadamardKind == .hadamard)
-        #expect(worstDeviationFromIdentity(h, order: 12) < 1e-12)
-        #expect(OrthogonalMatrix.rotation(order: 12, seed: 3).matrix == h, "seeded: the same matrix every time")
-    }
-
     /// Per-token int8 (scale = max|x|/127) error of a row.
     func int8Error(_ x: [Float]) -> Float {
         let scale = x.map(abs).max()! / 127
