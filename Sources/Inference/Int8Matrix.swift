@@ -32,14 +32,18 @@ public struct Int8Matrix: @unchecked Sendable {
         self.values = values
         self.inputRotation = inputRotation
         var rowScales = [Float](repeating: 0, count: w.rows)
-        var floats = [Float](repeating: 0, count: w.rows * w.columns)
-        floats.withUnsafeMutableBufferPointer {
-            w.dequantizeRows(0 ..< w.rows, into: $0.baseAddress!)
-            inputRotation?.apply($0.baseAddress!, rows: w.rows)
-        }
-        floats.withUnsafeBufferPointer { f in
-            for r in 0..<w.rows {
-                rowScales[r] = SymmetricInt8.quantizeRow(f.baseAddress! + r * w.columns, count: w.columns, into: values + r * w.columns)
+        // A few rows at a time: an 8B model's ffn matrices would need 235 MB as whole floats.
+        let chunk = 64
+        var floats = [Float](repeating: 0, count: chunk * w.columns)
+        floats.withUnsafeMutableBufferPointer { buffer in
+            let f = buffer.baseAddress!
+            for first in stride(from: 0, to: w.rows, by: chunk) {
+                let count = min(chunk, w.rows - first)
+                w.dequantizeRows(first ..< first + count, into: f)
+                inputRotation?.apply(f, rows: count)
+                for r in 0..<count {
+                    rowScales[first + r] = SymmetricInt8.quantizeRow(f + r * w.columns, count: w.columns, into: values + (first + r) * w.columns)
+                }
             }
         }
         scales = rowScales
