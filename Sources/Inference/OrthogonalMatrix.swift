@@ -151,16 +151,12 @@ public struct FactoredRotation: Sendable {
         self.signs = signs
         self.scale = scale
         // Split the factor list where the left product comes closest to √n.
-        var split = 0, product = 1, best = (split: 0, distance: Double.infinity)
-        for (k, factor) in factors.enumerated() {
-            let distance = abs(log(Double(product)) - log(Double(order)) / 2)
-            if distance < best.distance { best = (k, distance) }
-            product *= factor.order
-            split = k + 1
-        }
-        if abs(log(Double(product)) - log(Double(order)) / 2) < best.distance { best = (split, 0) }
-        left = Self.kronecker(factors[..<best.split])
-        right = Self.kronecker(factors[best.split...])
+        var prefixProducts = [1]
+        for factor in factors { prefixProducts.append(prefixProducts.last! * factor.order) }
+        let distance = { (k: Int) in abs(log(Double(prefixProducts[k])) - log(Double(order)) / 2) }
+        let split = prefixProducts.indices.min { distance($0) < distance($1) }!
+        left = Self.kronecker(factors[..<split])
+        right = Self.kronecker(factors[split...])
     }
 
     static func kronecker(_ factors: ArraySlice<(order: Int, matrix: [Float])>) -> (order: Int, matrix: [Float]) {
