@@ -28,22 +28,14 @@ public enum OrthogonalMatrix {
     /// Sylvester (powers of two), Paley I (q + 1 for a prime q ≡ 3 mod 4) and Kronecker products
     /// of those — 576 = 12·12·4, 960 = 12·20·4, 3072 = 12·256, 5120 = 20·256, every 2^k.
     public static func hadamard(order n: Int) -> [Int8]? {
-        guard let factors = hadamardFactors(order: n) else { return nil }
-        return factors.reduce((matrix: [Int8(1)], order: 1)) { product, factor in
-            (kronecker(product.matrix, product.order, factor.matrix, factor.order), product.order * factor.order)
-        }.matrix
-    }
-
-    /// H = F₁ ⊗ F₂ ⊗ … (in this order) for `hadamard(order:)`; empty for n = 1.
-    static func hadamardFactors(order n: Int) -> [(order: Int, matrix: [Int8])]? {
         guard n >= 1 else { return nil }
-        if n == 1 { return [] }
-        if n == 2 { return [(2, [1, 1, 1, -1])] }
-        if let paley = paley(order: n) { return [(n, paley)] }
+        if n == 1 { return [1] }
+        if n == 2 { return [1, 1, 1, -1] }
+        if let paley = paley(order: n) { return paley }
         // Largest factor first keeps the recursion shallow; any split that works will do.
         for a in stride(from: n / 2, through: 2, by: -1) where n % a == 0 {
-            guard let left = hadamardFactors(order: a), let right = hadamardFactors(order: n / a) else { continue }
-            return left + right
+            guard let left = hadamard(order: a), let right = hadamard(order: n / a) else { continue }
+            return kronecker(left, a, right, n / a)
         }
         return nil
     }
@@ -94,9 +86,10 @@ public enum OrthogonalMatrix {
         return h
     }
 
-    static func kronecker(_ a: [Int8], _ p: Int, _ b: [Int8], _ r: Int) -> [Int8] {
+    /// A ⊗ B for A of order p and B of order r, row-major.
+    static func kronecker<Element: Numeric>(_ a: [Element], _ p: Int, _ b: [Element], _ r: Int) -> [Element] {
         let n = p * r
-        var result = [Int8](repeating: 0, count: n * n)
+        var result = [Element](repeating: 0, count: n * n)
         for i in 0..<p { for j in 0..<p { for k in 0..<r { for l in 0..<r {
             result[(i * r + k) * n + j * r + l] = a[i * p + j] * b[k * r + l]
         } } } }
@@ -161,12 +154,7 @@ public struct FactoredRotation: Sendable {
 
     static func kronecker(_ factors: ArraySlice<(order: Int, matrix: [Float])>) -> (order: Int, matrix: [Float]) {
         factors.reduce((order: 1, matrix: [Float(1)])) { a, b in
-            let n = a.order * b.order
-            var result = [Float](repeating: 0, count: n * n)
-            for i in 0..<a.order { for j in 0..<a.order { for k in 0..<b.order { for l in 0..<b.order {
-                result[(i * b.order + k) * n + j * b.order + l] = a.matrix[i * a.order + j] * b.matrix[k * b.order + l]
-            } } } }
-            return (n, result)
+            (a.order * b.order, OrthogonalMatrix.kronecker(a.matrix, a.order, b.matrix, b.order))
         }
     }
 
