@@ -14,6 +14,10 @@ public final class LlamaModel: @unchecked Sendable {
     /// Single-token products of quantized weights use int8 activations and integer kernels
     /// (llama.cpp's method, 2–3× faster); false keeps activations f32.
     public var integerActivations = MatMul.integerActivationsByDefault
+    /// Every product rounds its activations as llama.cpp's CPU backend does for the weight type
+    /// (q8_0, q8_K, f16 — `LlamaCppActivations`), so logits follow llama.cpp's own arithmetic;
+    /// overrides `integerActivations`.
+    public var llamaCppRounding = false
     /// W8A8 mode: the int8 form of every linear layer of the blocks, by tensor name (see `enableW8A8`).
     private var int8Weights: [String: Int8Matrix] = [:]
     public var isW8A8: Bool { !int8Weights.isEmpty }
@@ -37,6 +41,7 @@ public final class LlamaModel: @unchecked Sendable {
         self.weights = weights
         threads = model.threads
         integerActivations = model.integerActivations
+        llamaCppRounding = model.llamaCppRounding
     }
 
     /// This model with one weight matrix stored as `bytes` of `type` instead: the rest is shared,
@@ -210,7 +215,8 @@ public final class LlamaModel: @unchecked Sendable {
         }
         observe(.outputInput, 0, finalNormed, n, d)
         var logits = [Float](repeating: 0, count: n * c.vocabularySize)
-        MatMul.multiply(finalNormed, tokens: n, by: weights.output, into: &logits, threads: threads, integerActivations: integerActivations)
+        MatMul.multiply(finalNormed, tokens: n, by: weights.output, into: &logits, threads: threads, integerActivations: integerActivations,
+                        llamaCppRounding: llamaCppRounding)
         return logits
     }
 }
@@ -249,7 +255,8 @@ extension LlamaModel {
         if let int8 = int8Weights[w.name] {
             Int8MatMul.multiply(x, tokens: tokens, by: int8, into: &out, threads: threads)
         } else {
-            MatMul.multiply(x, tokens: tokens, by: w, into: &out, threads: threads, integerActivations: integerActivations)
+            MatMul.multiply(x, tokens: tokens, by: w, into: &out, threads: threads, integerActivations: integerActivations,
+                        llamaCppRounding: llamaCppRounding)
         }
     }
 

@@ -32,8 +32,21 @@ enum MatMul {
     /// activation rounding). Batches (prompt processing, perplexity) always use f32 sgemm.
     static let integerActivationsByDefault = ProcessInfo.processInfo.environment["QUANTKIT_F32_ACTIVATIONS"] == nil
 
+    /// `llamaCppRounding`: the activations are first rounded to what llama.cpp's CPU kernels for
+    /// `w.type` multiply with (`LlamaCppActivations`), then multiplied in f32 — llama.cpp's
+    /// arithmetic up to summation order, for comparisons against it; slower for single tokens
+    /// than the integer kernels.
     static func multiply(_ x: UnsafePointer<Float>, tokens: Int, by w: WeightMatrix, into out: UnsafeMutablePointer<Float>,
-                         threads: Int = ProcessInfo.activeCores, integerActivations: Bool = integerActivationsByDefault) {
+                         threads: Int = ProcessInfo.activeCores, integerActivations: Bool = integerActivationsByDefault,
+                         llamaCppRounding: Bool = false) {
+        if llamaCppRounding, case let rounding = LlamaCppActivations.forWeights(w.type), rounding != .exact {
+            let count = tokens * w.columns
+            let rounded = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            defer { rounded.deallocate() }
+            rounded.update(from: x, count: count)
+            for t in 0..<tokens { rounding.round(rounded + t * w.columns, count: w.columns) }
+            return multiply(rounded, tokens: tokens, by: w, into: out, threads: threads, integerActivations: false)
+        }
         if tokens <= fusedTokenLimit {
             if integerActivations, let dot = w.int8RowDot {
                 return multiplyInteger(x, tokens: tokens, by: w, dot: dot, into: out, threads: threads)

@@ -36,6 +36,22 @@ struct EvaluationCommandTests {
         #expect(json["kld_percentiles"]?["99"]?.double != nil && json["same_top_token"]?["value"]?.double != nil)
     }
 
+    /// --llama-arithmetic rounds the activations of the Q4_0 products as llama.cpp does: the
+    /// numbers move (by rounding noise), the F32 reference does not (its products stay f32).
+    @Test func llamaArithmeticRoundsQuantizedProductsOnly() throws {
+        let (model, quantized, text) = try tinyModelAndText()
+        func ppl(_ path: String, _ extra: String...) throws -> Double {
+            let run = try CLIRunner.run(arguments: ["perplexity", path, "-f", text, "--ctx", "32", "--chunks", "2", "--json"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            return try #require(try JSONParser.parse(run.stdout)["ppl"]?.double)
+        }
+        #expect(try ppl(model) == (try ppl(model, "--llama-arithmetic")))
+        let plain = try ppl(quantized), rounded = try ppl(quantized, "--llama-arithmetic")
+        #expect(plain != rounded && abs(plain / rounded - 1) < 0.01, "\(plain) vs \(rounded)")
+        let kld = try CLIRunner.run("kld", "--base", model, quantized, "-f", text, "--ctx", "32", "--chunks", "2", "--llama-arithmetic", "--json")
+        #expect(kld.status == 0, "\(kld.stderr)")
+    }
+
     @Test func badInputIsAClearError() throws {
         let (model, quantized, text) = try tinyModelAndText()
         let short = text + ".short"
@@ -45,6 +61,7 @@ struct EvaluationCommandTests {
             (["perplexity", model, "-f", text, "--ctx", "4096"], "context"),
             (["perplexity", model, "-f", short, "--ctx", "32"], "at least 64 are needed"),
             (["kld", "--base", model, quantized, "-f", text + ".missing"], "text.txt.missing"),
+            (["perplexity", quantized, "-f", text, "--w8a8", "--llama-arithmetic"], "excludes --llama-arithmetic"),
         ]
         for (arguments, message) in cases {
             let run = try CLIRunner.run(arguments: arguments)

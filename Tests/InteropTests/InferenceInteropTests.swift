@@ -99,43 +99,51 @@ struct InferenceInteropTests {
         #expect(chosen.allSatisfy { ours.contains(Int32($0)) }, "the user-defined tokens should occur")
     }
 
+    /// Files our codecs wrote, run with llama.cpp's activation arithmetic (`llamaCppRounding`:
+    /// q8_0 / q8_K-rounded activations before every quantized product).
+    ///
+    /// Exact logits are out of reach for any implementation that does not repeat llama.cpp's f32
+    /// summation order bit for bit: SmolLM2's activations have outliers, so one activation whose
+    /// rounding flips after an ulp of difference upstream moves a logit by up to ~1. llama.cpp does
+    /// not agree with itself at that level: its logits for these 64 tokens evaluated in one pass
+    /// and one token per pass differ by up to 1.13 (Q8_0) and 1.29 (Q4_K_M), with a different
+    /// argmax at 4 of 64 positions. That self-spread is the yardstick: our logits must lie within
+    /// twice it of llama.cpp's, and wherever our top token differs, llama.cpp's own top-2 margin
+    /// there must be smaller than what its batch size alone moves logits by at that position.
     @Test(arguments: [GGMLType.Q8_0, .Q4_K])
     func quantizedFilesWeWriteMatchLlamaCpp(_ type: GGMLType) throws {
         let path = try LlamaOracle.requantizedTestBed(type)
         defer { ScratchSpace.remove(path) }
         let oracle = try LlamaOracle.run(model: path, text: Self.wikitext, chunks: 2)
         let model = try LlamaModel(path: path)
+        model.llamaCppRounding = true
         let text = try MappedFile.readText(path: Self.wikitext)
         let ids = Array(model.tokenizer.encode(text, addSpecial: true).prefix(64))
-        // llama.cpp multiplies quantized weights with activations rounded to 8 bits (Q8_0/Q8_K);
-        // we keep f32 activations. That noise compounds over 30 layers: measured max |Δlogit|
-        // is 5–6 % of the largest logit, and near-ties (top-2 margins of 0.03–0.3) can swap.
-        // The aggregate is the robust check: perplexity within 1 %. (0.5 % held on earlier
-        // machines; on an AMD EPYC with AVX-512 llama.cpp gives 26.632 on the Q4_K file against
-        // our 26.446 with f32 activations and 26.471 with our int8 ones (`--batch 1`): its
-        // q8_K activations for K-quant products carry one scale per 256 inputs, ours per 32.
-        // Q8_0 stays within 0.2 %: 21.302 vs 21.344.)
-        // Where the top token differs, it must be a near-tie that activation rounding alone can
-        // swap: llama.cpp's top-2 margin there is below what our own two arithmetics (f32
-        // activations, and int8 ones as llama.cpp uses: passes of one token) differ by at that
-        // position. Measured: they differ by up to 1.6 (Q8_0) and 1.1 (Q4_K) and themselves
-        // disagree on the top token at 2 and 3 of 64 positions.
-        let window = Array(ids.prefix(64)), vocabulary = model.configuration.vocabularySize
-        let f32 = try model.evaluate(window: window, state: try model.makeState(contextLength: 64), outputs: 0 ..< 64, batch: 64)
-        let int8 = try model.evaluate(window: window, state: try model.makeState(contextLength: 64), outputs: 0 ..< 64, batch: 1)
-        let rounding = (0 ..< 64).map { t in
-            zip(f32[t * vocabulary ..< (t + 1) * vocabulary], int8[t * vocabulary ..< (t + 1) * vocabulary]).map { abs($0 - $1) }.max()!
+        let batched = try oracle.floats("logits64"), tokenwise = try oracle.floats("logits64_tokenwise")
+        let vocabulary = model.configuration.vocabularySize
+        let selfSpread = (0 ..< 64).map { t in
+            zip(batched[t * vocabulary ..< (t + 1) * vocabulary], tokenwise[t * vocabulary ..< (t + 1) * vocabulary]).map { abs($0 - $1) }.max()!
         }
-        try checkLogits(model: model, oracle: oracle, ids: ids, relativeBound: 0.08, minimumArgmaxAgreement: 56, nearTie: rounding)
+        let selfAgreement = (0 ..< 64).filter { t in
+            argmax(batched[t * vocabulary ..< (t + 1) * vocabulary]) == argmax(tokenwise[t * vocabulary ..< (t + 1) * vocabulary])
+        }.count
+        print("\(type): llama.cpp one pass vs one token per pass: max |Δ| \(selfSpread.max()!), argmax agrees \(selfAgreement)/64")
+        try checkLogits(model: model, oracle: oracle, ids: ids, absoluteBound: 2 * selfSpread.max()!,
+                        minimumArgmaxAgreement: selfAgreement - 2, nearTie: selfSpread)
+        // Perplexity with the same arithmetic: measured 0.05 % (Q8_0) and 0.03 % (Q4_K_M) from
+        // llama.cpp over 4 and 20 chunks; f32 activations were 0.18 % and 0.35 % away.
         let ours = try Perplexity.evaluate(model: model, text: text, context: 512, maxChunks: 2)
         let reference = try oracle.doubles("ppl")[0]
-        #expect(abs(ours.perplexity / reference - 1) < 0.01, "\(type): PPL \(ours.perplexity) vs llama.cpp \(reference)")
+        #expect(abs(ours.perplexity / reference - 1) < 0.005, "\(type): PPL \(ours.perplexity) vs llama.cpp \(reference)")
     }
 
-    /// Logits of the first 64 tokens: max |Δ| relative to the largest |logit|, and the argmax at
-    /// every position.
-    private func checkLogits(model: LlamaModel, oracle: SafetensorsFile, ids: [Int32], relativeBound: Double,
-                             minimumArgmaxAgreement: Int = 64, nearTie: [Float]? = nil) throws {
+    private func argmax(_ row: ArraySlice<Float>) -> Int { row.indices.max { row[$0] < row[$1] }! - row.startIndex }
+
+    /// Logits of the first 64 tokens: max |Δ| relative to the largest |logit| (or absolute), and
+    /// the argmax at every position (or at `minimumArgmaxAgreement`, each difference a near-tie:
+    /// llama.cpp's top-2 margin below `nearTie[position]`).
+    private func checkLogits(model: LlamaModel, oracle: SafetensorsFile, ids: [Int32], relativeBound: Double = .infinity,
+                             absoluteBound: Float = .infinity, minimumArgmaxAgreement: Int = 64, nearTie: [Float]? = nil) throws {
         let state = try model.makeState(contextLength: 64)
         let ours = try model.forward(Array(ids.prefix(64)), state: state, outputs: 0 ..< 64)
         let theirs = try oracle.floats("logits64")
@@ -149,22 +157,22 @@ struct InferenceInteropTests {
                 maxDelta = max(maxDelta, abs(x - y))
                 maxLogit = max(maxLogit, abs(y))
             }
-            let ourBest = a.indices.max(by: { a[$0] < a[$1] })!, theirBest = b.indices.max(by: { b[$0] < b[$1] })!
+            let ourBest = argmax(a), theirBest = argmax(b)
             if ourBest == theirBest {
                 argmaxAgreement += 1
             } else {
-                let vocabularyOffset = t * vocabulary
-                print("position \(t): argmax ours \(ourBest - vocabularyOffset) (margin \(a[ourBest] - a[theirBest])), "
-                      + "llama.cpp \(theirBest - vocabularyOffset) (margin \(b[theirBest] - b[ourBest]))")
+                let ourMargin = a[a.startIndex + ourBest] - a[a.startIndex + theirBest]
+                let theirMargin = b[b.startIndex + theirBest] - b[b.startIndex + ourBest]
+                print("position \(t): argmax ours \(ourBest) (margin \(ourMargin)), llama.cpp \(theirBest) (margin \(theirMargin))")
                 if let nearTie {
-                    #expect(b[theirBest] - b[ourBest] < nearTie[t],
-                            "position \(t): llama.cpp's margin \(b[theirBest] - b[ourBest]) exceeds the activation-rounding spread \(nearTie[t])")
+                    #expect(theirMargin < nearTie[t], "position \(t): llama.cpp's margin \(theirMargin) exceeds its own batch-size spread \(nearTie[t])")
                 }
             }
         }
         let relative = Double(maxDelta / maxLogit)
         print("logits vs llama.cpp: max |Δ| \(maxDelta), relative \(relative), argmax agrees \(argmaxAgreement)/64")
         #expect(relative < relativeBound, "max |Δlogit| \(maxDelta) is \(relative) of the largest logit")
+        #expect(maxDelta <= absoluteBound, "max |Δlogit| \(maxDelta) exceeds \(absoluteBound)")
         #expect(argmaxAgreement >= minimumArgmaxAgreement, "argmax agrees at \(argmaxAgreement)/64 positions")
     }
 }

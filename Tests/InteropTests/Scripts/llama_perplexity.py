@@ -2,7 +2,8 @@
 Usage: llama_perplexity.py MODEL TEXT CTX CHUNKS OUT.safetensors [f32-cache]
 Computes perplexity with llama-perplexity's method from llama.cpp's own logits over CHUNKS chunks
 of CTX tokens, and writes: `ids` (I32, llama.cpp's tokenization of TEXT), `logits64` (F32 [64, vocab],
-the logits of the first 64 tokens evaluated as one sequence), `greedy` (I32 [32], greedy
+the logits of the first 64 tokens evaluated as one sequence), `logits64_tokenwise` (the same, one
+token per forward pass), `greedy` (I32 [32], greedy
 continuation of the first 16 tokens) and `ppl` (F64 [2]: PPL, uncertainty)."""
 import math, sys
 import numpy as np
@@ -41,11 +42,18 @@ else:
 
 llm.reset(); llm.eval(list(ids[:64]))
 logits64 = np.array(llm.scores[:64], dtype=np.float32)
+# The same 64 tokens one per forward pass: how far llama.cpp's own logits move with nothing but
+# the batch size (and so the f32 summation order ahead of each activation rounding) changed.
+tokenwise = llama_cpp.Llama(model, n_ctx=ctx, n_batch=1, n_ubatch=1, logits_all=True, n_threads=2, verbose=False, **cache)
+tokenwise.eval(list(ids[:64]))
+logits64_tokenwise = np.array(tokenwise.scores[:64], dtype=np.float32)
+del tokenwise
 llm.reset()
 greedy = []
 for tok in llm.generate(list(ids[:16]), temp=0.0, top_k=1, top_p=1.0, repeat_penalty=1.0, reset=True):
     greedy.append(tok)
     if len(greedy) == 32: break
 save_file({"ids": np.array(ids, dtype=np.int32), "logits64": np.ascontiguousarray(logits64),
+           "logits64_tokenwise": np.ascontiguousarray(logits64_tokenwise),
            "greedy": np.array(greedy, dtype=np.int32), "ppl": np.array([ppl, unc], dtype=np.float64)}, out)
 print(f"PPL {ppl:.4f} +/- {unc:.5f} over {count} tokens")
