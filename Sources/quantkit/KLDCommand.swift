@@ -14,23 +14,15 @@ struct KLDCommand: ParsableCommand {
     @OptionGroup var text: EvaluationTextOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var arithmetic: ArithmeticOptions
-    @Flag(help: "Evaluate MODEL in W8A8 (int8 weights per channel, int8 activations per token); the base runs as stored.") var w8a8 = false
-    @Flag(help: "With --w8a8: rotate ffn_down's activations by a Hadamard matrix online before int8 (its weights rotated to match), as QuaRot's kernels do. Measures a W8A8 runtime with that kernel; llama.cpp has none.") var w8a8Hadamard = false
     @Flag(help: "Print the result as JSON.") var json = false
-
-    func validate() throws {
-        if w8a8Hadamard && !w8a8 { throw ValidationError("--w8a8-hadamard changes the W8A8 kernel: it needs --w8a8") }
-        if w8a8 && arithmetic.llamaArithmetic { throw ValidationError("--w8a8 has its own int8 arithmetic: it excludes --llama-arithmetic") }
-    }
 
     func run() throws {
         try reportingErrors {
             let reference = try LlamaModel(path: base), judged = try LlamaModel(path: model)
             reference.threads = threads.count
             judged.threads = threads.count
-            arithmetic.apply(to: reference)
+            arithmetic.apply(to: reference, judged: false)
             arithmetic.apply(to: judged)
-            if w8a8 { judged.enableW8A8(hadamardBeforeFFNDown: w8a8Hadamard) }
             let content = try MappedFile.readText(path: text.file)
             let result = try KLDivergence.evaluate(base: reference, model: judged, text: content, context: text.ctx, maxChunks: text.chunks, batch: text.batch) { i, n, kld in
                 FileHandle.standardError.write(Data("[\(i)/\(n)] mean KLD \(String(format: "%.6f", kld))\(i == n ? "\n" : "\r")".utf8))

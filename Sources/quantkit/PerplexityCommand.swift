@@ -14,21 +14,13 @@ struct PerplexityCommand: ParsableCommand {
     @OptionGroup var text: EvaluationTextOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var arithmetic: ArithmeticOptions
-    @Flag(help: "Evaluate in W8A8: int8 per-channel weights and per-token int8 activations in the blocks' linear layers.") var w8a8 = false
-    @Flag(help: "With --w8a8: rotate ffn_down's activations by a Hadamard matrix online before int8 (its weights rotated to match), as QuaRot's kernels do. Measures a W8A8 runtime with that kernel; llama.cpp has none.") var w8a8Hadamard = false
     @Flag(help: "Print the result, with per-chunk values, as JSON.") var json = false
-
-    func validate() throws {
-        if w8a8Hadamard && !w8a8 { throw ValidationError("--w8a8-hadamard changes the W8A8 kernel: it needs --w8a8") }
-        if w8a8 && arithmetic.llamaArithmetic { throw ValidationError("--w8a8 has its own int8 arithmetic: it excludes --llama-arithmetic") }
-    }
 
     func run() throws {
         try reportingErrors {
             let llama = try LlamaModel(path: model)
             llama.threads = threads.count
             arithmetic.apply(to: llama)
-            if w8a8 { llama.enableW8A8(hadamardBeforeFFNDown: w8a8Hadamard) }
             let content = try MappedFile.readText(path: text.file)
             let stderr = FileHandle.standardError
             let result = try Perplexity.evaluate(model: llama, text: content, context: text.ctx, maxChunks: text.chunks, batch: text.batch) { chunk, total in

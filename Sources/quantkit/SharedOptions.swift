@@ -23,13 +23,25 @@ struct ThreadOptions: ParsableArguments {
     var count: Int { max(1, threads) }
 }
 
-/// Whose arithmetic a model run follows.
+/// Whose arithmetic a model run follows: stored weights with f32 activations (default),
+/// llama.cpp's activation rounding, or W8A8.
 struct ArithmeticOptions: ParsableArguments {
     @Flag(help: ArgumentHelp("Round every product's activations as llama.cpp's CPU backend does for the weight type (q8_0, q8_K per 256, f16), so results follow llama-perplexity's arithmetic.",
                              discussion: "By default batches multiply quantized weights with f32 activations, which measures the weights' error alone."))
     var llamaArithmetic = false
+    @Flag(help: "Evaluate in W8A8: int8 per-channel weights and per-token int8 activations in the blocks' linear layers (kld: MODEL only; the base runs as stored).")
+    var w8a8 = false
+    @Flag(help: "With --w8a8: rotate ffn_down's activations by a Hadamard matrix online before int8 (its weights rotated to match), as QuaRot's kernels do. Measures a W8A8 runtime with that kernel; llama.cpp has none.")
+    var w8a8Hadamard = false
 
-    func apply(to model: LlamaModel) {
+    func validate() throws {
+        if w8a8Hadamard && !w8a8 { throw ValidationError("--w8a8-hadamard changes the W8A8 kernel: it needs --w8a8") }
+        if w8a8 && llamaArithmetic { throw ValidationError("--w8a8 has its own int8 arithmetic: it excludes --llama-arithmetic") }
+    }
+
+    /// `judged`: false for kld's base, which never runs in W8A8.
+    func apply(to model: LlamaModel, judged: Bool = true) {
         model.llamaCppRounding = llamaArithmetic
+        if judged && w8a8 { model.enableW8A8(hadamardBeforeFFNDown: w8a8Hadamard) }
     }
 }
