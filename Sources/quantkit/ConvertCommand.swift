@@ -35,8 +35,6 @@ struct ConvertCommand: ParsableCommand {
     var smoothquant: String?
     @Option(help: "SmoothQuant sites: 'all' (norms, ffn_up → ffn_down, attn_v → attn_output) or 'norms' (attn_norm, ffn_norm only, as in the paper).")
     var smoothquantSites = "all"
-    @Option(help: "Outlier channel splitting: N more FFN neurons per layer, each a copy of a neuron with a large max |activation| (its ffn_up row shared between the copies, its ffn_down column repeated), so ffn_down's input has smaller outliers for int8 while the float model computes the same. Needs --stats; applied before --smoothquant. Multiples of 32 (256 for K-quants) keep ffn_down in its type.")
-    var splitOutliers: Int?
     @Flag(help: "Rotate the residual stream and V heads by randomized Hadamard matrices folded into the weights (QuaRot): the same function in float, no outlier channels for int8. Unties a tied output head. Statistics change with it: calibrate the rotated file before --stats/--smoothquant.")
     var rotate = false
     @Option(help: "Seed of --rotate's random signs (and of the random rotation where no Hadamard matrix of the order exists).")
@@ -86,14 +84,7 @@ struct ConvertCommand: ParsableCommand {
                 options.extraMetadata = matrix.provenance
             }
             if let stats {
-                var statistics = try ActivationStatisticsFile.read(path: stats)
-                if let splitOutliers {
-                    guard !gptq, !w8a8Gptq else { throw ValidationError("--split-outliers cannot be combined with --gptq or --w8a8-gptq yet (the Hessians are not expanded)") }
-                    let plan = try OutlierSplitPlan(statistics: statistics, source: source, extraChannels: splitOutliers)
-                    source = try SplitSource(base: source, plan: plan)
-                    statistics = plan.adjust(statistics)
-                    options.extraMetadata += plan.metadata(architecture: source.metadata.architecture ?? "llama")
-                }
+                let statistics = try ActivationStatisticsFile.read(path: stats)
                 options.importance = statistics.importance
                 options.planning.hasImportance = true
                 options.extraMetadata = statistics.provenanceMetadata(path: stats)
@@ -126,8 +117,8 @@ struct ConvertCommand: ParsableCommand {
                     options.wholeTensorEncoder = ErrorCompensatingEncoder(hessians: hessians, damping: gptqDamping)
                     options.extraMetadata.append(.init("quantkit.calibration.gptq", .bool(true)))
                 }
-            } else if smoothquant != nil || gptq || w8a8Gptq || splitOutliers != nil {
-                throw ValidationError("--smoothquant, --split-outliers, --gptq and --w8a8-gptq need the activation statistics of --stats (from quantkit calibrate)")
+            } else if smoothquant != nil || gptq || w8a8Gptq {
+                throw ValidationError("--smoothquant, --gptq and --w8a8-gptq need the activation statistics of --stats (from quantkit calibrate)")
             }
             if rotate {
                 guard stats == nil, imatrix == nil, !optimizeMix else {
