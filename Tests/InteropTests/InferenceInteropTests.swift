@@ -109,12 +109,21 @@ struct InferenceInteropTests {
     /// and one token per pass differ by up to 1.13 (Q8_0) and 1.29 (Q4_K_M), with a different
     /// argmax at 4 of 64 positions. That self-spread is the yardstick: our logits must lie within
     /// twice it of llama.cpp's, and wherever our top token differs, llama.cpp's own top-2 margin
-    /// there must be smaller than what its batch size alone moves logits by at that position.
+    /// there must be smaller than what its batch size alone moves logits by at that position. How
+    /// many near-ties flip is not bounded: it follows the machine's f32 summation order (OpenBLAS
+    /// picks its sgemm kernel by CPU), 55 to 62 of 64 across its Sandybridge, Haswell, SkylakeX and
+    /// Cooperlake kernels (`OPENBLAS_CORETYPE`).
+    ///
+    /// Perplexity with the same arithmetic must lie within 0.5 % of llama.cpp's over 20 chunks.
+    /// The same chaos moves 2-chunk perplexity by up to 0.8 % between machines; over 20 chunks we
+    /// measured 0.02–0.11 % with the FMA kernels and 0.35 % with Sandybridge's (no FMA).
+    static let quantizedChunks = 20
+
     @Test(arguments: [GGMLType.Q8_0, .Q4_K])
     func quantizedFilesWeWriteMatchLlamaCpp(_ type: GGMLType) throws {
         let path = try LlamaOracle.requantizedTestBed(type)
         defer { ScratchSpace.remove(path) }
-        let oracle = try LlamaOracle.run(model: path, text: Self.wikitext, chunks: 2)
+        let oracle = try LlamaOracle.run(model: path, text: Self.wikitext, chunks: Self.quantizedChunks)
         let model = try LlamaModel(path: path)
         model.llamaCppRounding = true
         let text = try MappedFile.readText(path: Self.wikitext)
@@ -129,12 +138,11 @@ struct InferenceInteropTests {
         }.count
         print("\(type): llama.cpp one pass vs one token per pass: max |Δ| \(selfSpread.max()!), argmax agrees \(selfAgreement)/64")
         try checkLogits(model: model, oracle: oracle, ids: ids, absoluteBound: 2 * selfSpread.max()!,
-                        minimumArgmaxAgreement: selfAgreement - 2, nearTie: selfSpread)
-        // Perplexity with the same arithmetic: measured 0.05 % (Q8_0) and 0.03 % (Q4_K_M) from
-        // llama.cpp over 4 and 20 chunks; f32 activations were 0.18 % and 0.35 % away.
-        let ours = try Perplexity.evaluate(model: model, text: text, context: 512, maxChunks: 2)
-        let reference = try oracle.doubles("ppl")[0]
-        #expect(abs(ours.perplexity / reference - 1) < 0.005, "\(type): PPL \(ours.perplexity) vs llama.cpp \(reference)")
+                        minimumArgmaxAgreement: 0, nearTie: selfSpread)
+        let ours = try Perplexity.evaluate(model: model, text: text, context: 512, maxChunks: Self.quantizedChunks)
+        let reference = try oracle.doubles("ppl")[0], distance = abs(ours.perplexity / reference - 1)
+        print("\(type): PPL ours \(ours.perplexity), llama.cpp \(reference): distance \(distance)")
+        #expect(distance < 0.005, "\(type): PPL \(ours.perplexity) vs llama.cpp \(reference)")
     }
 
     private func argmax(_ row: ArraySlice<Float>) -> Int { row.indices.max { row[$0] < row[$1] }! - row.startIndex }
