@@ -14,6 +14,11 @@ public struct Int8Matrix: @unchecked Sendable {
     /// still x·Wᵀ (Q·Qᵀ = I) but int8 sees Hadamard-flattened activations (QuaRot's online
     /// rotation, for inputs no offline fold can reach — ffn_down's silu(gate)·up).
     let inputRotation: FactoredRotation?
+    /// LLM.int8()'s threshold τ: input columns with any |x| ≥ τ in a batch are multiplied in
+    /// float (`OutlierDecomposition`); nil is plain W8A8.
+    let outlierThreshold: Float?
+    /// What the decomposition moved to float so far (with `outlierThreshold`).
+    let outlierTally: OutlierTally?
     private let storage: Storage
 
     /// Keeps the int8 buffer alive as long as any copy of the matrix.
@@ -23,7 +28,7 @@ public struct Int8Matrix: @unchecked Sendable {
         deinit { pointer.deallocate() }
     }
 
-    init(_ w: WeightMatrix, inputRotation: FactoredRotation? = nil) {
+    init(_ w: WeightMatrix, inputRotation: FactoredRotation? = nil, outlierThreshold: Float? = nil) {
         precondition(inputRotation.map { $0.order == w.columns } ?? true, "rotation order must equal the column count")
         rows = w.rows
         columns = w.columns
@@ -31,6 +36,8 @@ public struct Int8Matrix: @unchecked Sendable {
         self.storage = storage
         self.values = values
         self.inputRotation = inputRotation
+        self.outlierThreshold = outlierThreshold
+        outlierTally = outlierThreshold.map { _ in OutlierTally() }
         var rowScales = [Float](repeating: 0, count: w.rows)
         // A few rows at a time: an 8B model's ffn matrices would need 235 MB as whole floats.
         let chunk = 64
@@ -59,13 +66,22 @@ enum Int8MatMul {
         let quantized = UnsafeMutablePointer<Int16>.allocate(capacity: tokens * columns)
         defer { quantized.deallocate() }
         let tokenScales: [Float]
-        if let rotation = w.inputRotation {
-            var rotated = Array(UnsafeBufferPointer(start: x, count: tokens * columns))
-            rotated.withUnsafeMutableBufferPointer { rotation.apply($0.baseAddress!, rows: tokens) }
-            tokenScales = SymmetricInt8.quantizeRows(rotated, rows: tokens, columns: columns, into: quantized)
+        var outliers: OutlierDecomposition?
+        if w.inputRotation != nil || w.outlierThreshold != nil {
+            var input = Array(UnsafeBufferPointer(start: x, count: tokens * columns))
+            input.withUnsafeMutableBufferPointer { buffer in
+                w.inputRotation?.apply(buffer.baseAddress!, rows: tokens)
+                if let threshold = w.outlierThreshold {
+                    let decomposition = OutlierDecomposition(extractingFrom: buffer.baseAddress!, tokens: tokens, width: columns, threshold: threshold)
+                    w.outlierTally?.add(outlierColumns: decomposition.columns.count, columns: columns, tokens: tokens)
+                    outliers = decomposition
+                }
+            }
+            tokenScales = SymmetricInt8.quantizeRows(input, rows: tokens, columns: columns, into: quantized)
         } else {
             tokenScales = SymmetricInt8.quantizeRows(x, rows: tokens, columns: columns, into: quantized)
         }
+        defer { outliers?.addFloatProduct(tokens: tokens, weights: w, into: out) }
         // Tiles of rows small enough that a tile stays in L1 while every token passes over it.
         let tileRows = max(1, min(32, (rows + 2 * threads - 1) / (2 * threads)))
         let tiles = (rows + tileRows - 1) / tileRows

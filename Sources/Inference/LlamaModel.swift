@@ -230,7 +230,9 @@ extension LlamaModel {
     /// `hadamardBeforeFFNDown`: ffn_down multiplies Hadamard-rotated activations by rotated
     /// weights (QuaRot's one online rotation): the same function, flatter int8 inputs, and a
     /// kernel llama.cpp does not have — so it measures a W8A8 runtime, not a GGUF.
-    public func enableW8A8(only names: Set<String>? = nil, hadamardBeforeFFNDown: Bool = false) {
+    /// `outlierThreshold`: LLM.int8()'s mixed-precision decomposition in every int8 layer, as
+    /// bitsandbytes' `Linear8bitLt(threshold:)` (see `OutlierDecomposition`).
+    public func enableW8A8(only names: Set<String>? = nil, hadamardBeforeFFNDown: Bool = false, outlierThreshold: Float? = nil) {
         var converted: [String: Int8Matrix] = [:]
         var rotations: [Int: FactoredRotation] = [:]
         for layer in weights.layers {
@@ -241,10 +243,18 @@ extension LlamaModel {
                     rotation = rotations[w.columns] ?? OrthogonalMatrix.factoredRotation(order: w.columns, seed: Self.onlineRotationSeed)
                     rotations[w.columns] = rotation
                 }
-                converted[w.name] = Int8Matrix(w, inputRotation: rotation)
+                converted[w.name] = Int8Matrix(w, inputRotation: rotation, outlierThreshold: outlierThreshold)
             }
         }
         int8Weights = converted
+    }
+
+    /// With `enableW8A8(outlierThreshold:)`: the share of the int8 layers' input values the
+    /// decomposition has multiplied in float so far (nil without it or before any product).
+    public var w8a8FloatShare: Double? {
+        let totals = int8Weights.values.compactMap { $0.outlierTally?.totals }
+        let total = totals.map(\.total).reduce(0, +)
+        return total > 0 ? Double(totals.map(\.outliers).reduce(0, +)) / Double(total) : nil
     }
 
     /// Any seed works; a fixed one makes W8A8 runs repeatable.

@@ -21,6 +21,8 @@ struct InferenceBenchmark: ParsableCommand {
     var w8a8 = false
     @Flag(help: "With --w8a8: the online Hadamard rotation before ffn_down (quantkit perplexity --w8a8-hadamard).")
     var w8a8Hadamard = false
+    @Option(help: "With --w8a8: LLM.int8()'s outlier decomposition at this threshold (quantkit perplexity --w8a8-outliers).")
+    var w8a8Outliers: Float?
     @Option(help: "Rounds per file, ours and llama.cpp by turns; medians are reported (this machine's speed drifts by up to 2× over minutes).")
     var rounds = 3
 
@@ -29,12 +31,13 @@ struct InferenceBenchmark: ParsableCommand {
         // benchmark run would sit in for many minutes.
         guard chunks > 0, generate > 0, rounds > 0 else { throw ValidationError("--chunks, --generate and --rounds must be at least 1") }
         guard w8a8 || !w8a8Hadamard else { throw ValidationError("--w8a8-hadamard needs --w8a8") }
+        guard w8a8 || w8a8Outliers == nil else { throw ValidationError("--w8a8-outliers needs --w8a8") }
         let text = try MappedFile.readText(path: file)
         print("model                         eval t/s (ours, llama.cpp)   generate t/s (ours, llama.cpp)   peak RSS   (medians of \(rounds))")
         for path in models {
             let model = try LlamaModel(path: path)
             model.threads = threads
-            if w8a8 { model.enableW8A8(hadamardBeforeFFNDown: w8a8Hadamard) }
+            if w8a8 { model.enableW8A8(hadamardBeforeFFNDown: w8a8Hadamard, outlierThreshold: w8a8Outliers) }
             let prompt = Array(model.tokenizer.encode(text).prefix(16))
             var ours: [(Double, Double)] = [], theirs: [(Double, Double)] = []
             for _ in 0..<rounds {

@@ -27,6 +27,7 @@ struct KLDCommand: ParsableCommand {
             let result = try KLDivergence.evaluate(base: reference, model: judged, text: content, context: text.ctx, maxChunks: text.chunks, batch: text.batch) { i, n, kld in
                 FileHandle.standardError.write(Data("[\(i)/\(n)] mean KLD \(String(format: "%.6f", kld))\(i == n ? "\n" : "\r")".utf8))
             }
+            arithmetic.reportDecomposition(of: judged)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -27,6 +27,7 @@ struct PerplexityCommand: ParsableCommand {
                 stderr.write(Data("[\(chunk.index)]\(String(format: "%.4f", chunk.runningPerplexity)),".utf8))
                 if chunk.index == total { stderr.write(Data("\n".utf8)) }
             }
+            arithmetic.reportDecomposition(of: llama)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

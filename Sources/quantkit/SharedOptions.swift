@@ -33,15 +33,28 @@ struct ArithmeticOptions: ParsableArguments {
     var w8a8 = false
     @Flag(help: "With --w8a8: rotate ffn_down's activations by a Hadamard matrix online before int8 (its weights rotated to match), as QuaRot's kernels do. Measures a W8A8 runtime with that kernel; llama.cpp has none.")
     var w8a8Hadamard = false
+    @Option(help: ArgumentHelp("With --w8a8: LLM.int8()'s mixed-precision decomposition at this threshold (bitsandbytes' default is 6.0): input features where any token of a pass reaches |x| ≥ τ are multiplied in float with the dequantized int8 weights, as bitsandbytes' Linear8bitLt(threshold:) does.", valueName: "τ"))
+    var w8a8Outliers: Float?
 
     func validate() throws {
         if w8a8Hadamard && !w8a8 { throw ValidationError("--w8a8-hadamard changes the W8A8 kernel: it needs --w8a8") }
+        if let threshold = w8a8Outliers {
+            guard w8a8 else { throw ValidationError("--w8a8-outliers changes the W8A8 kernel: it needs --w8a8") }
+            guard threshold > 0, threshold.isFinite else { throw ValidationError("--w8a8-outliers must be a positive threshold, got \(threshold)") }
+        }
         if w8a8 && llamaArithmetic { throw ValidationError("--w8a8 has its own int8 arithmetic: it excludes --llama-arithmetic") }
+    }
+
+    /// With --w8a8-outliers, after a run: what the threshold cost, on stderr.
+    func reportDecomposition(of model: LlamaModel) {
+        guard let threshold = w8a8Outliers, let share = model.w8a8FloatShare else { return }
+        FileHandle.standardError.write(Data(String(format: "LLM.int8() decomposition (τ = %g): %.2f %% of the int8 layers' input values multiplied in float\n",
+                                                   threshold, 100 * share).utf8))
     }
 
     /// `judged`: false for kld's base, which never runs in W8A8.
     func apply(to model: LlamaModel, judged: Bool = true) {
         model.llamaCppRounding = llamaArithmetic
-        if judged && w8a8 { model.enableW8A8(hadamardBeforeFFNDown: w8a8Hadamard) }
+        if judged && w8a8 { model.enableW8A8(hadamardBeforeFFNDown: w8a8Hadamard, outlierThreshold: w8a8Outliers) }
     }
 }

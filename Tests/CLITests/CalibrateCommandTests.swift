@@ -67,6 +67,14 @@ struct CalibrateCommandTests {
         #expect((try JSONParser.parse(hadamard.stdout)["mean_kld"]?["value"]?.double).map { $0 > 0 && $0 < 0.1 } == true)
         let refused = try CLIRunner.run("perplexity", output, "-f", text, "--w8a8-hadamard")
         #expect(refused.status != 0 && refused.stderr.contains("--w8a8-hadamard"))
+        let decomposed = try CLIRunner.run("kld", "--base", output, output, "-f", text, "--ctx", "32", "--chunks", "2", "--w8a8", "--w8a8-outliers", "6", "--json")
+        #expect(decomposed.status == 0, "\(decomposed.stderr)")
+        #expect(decomposed.stderr.contains("LLM.int8() decomposition (τ = 6):"), "\(decomposed.stderr)")
+        #expect((try JSONParser.parse(decomposed.stdout)["mean_kld"]?["value"]?.double).map { $0 > 0 && $0 < 0.1 } == true)
+        for bad in [["--w8a8-outliers", "6"], ["--w8a8", "--w8a8-outliers", "0"]] {
+            let refusedOutliers = try CLIRunner.run(arguments: ["perplexity", output, "-f", text] + bad)
+            #expect(refusedOutliers.status != 0 && refusedOutliers.stderr.contains("--w8a8-outliers"), "\(bad): \(refusedOutliers.stderr)")
+        }
     }
 
     @Test func hessianStatisticsFeedGPTQAndNF4() throws {

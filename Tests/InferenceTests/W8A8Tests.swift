@@ -89,6 +89,44 @@ struct W8A8Tests {
         #expect(rotated < plain / 2, "rotation must flatten the outlier: \(rotated) against \(plain) without")
     }
 
+    /// LLM.int8()'s decomposition: the columns where any token reaches τ are multiplied in float
+    /// with the dequantized int8 weights, every other column in int8 with scales the outliers no
+    /// longer set — checked against that computation written out, and against the plain kernel.
+    @Test func outlierColumnsAreMultipliedInFloat() throws {
+        let model = try LlamaModel(path: try TinyModel.write())
+        let weight = model.weights.layers[0].down
+        let columns = weight.columns, rows = weight.rows, tokens = 5
+        var x: [Float] = (0..<tokens * columns).map { Float(($0 * 29) % 17) / 17 - 0.5 }
+        x[1 * columns + 3] = 40   // one token's spike decides column 3 for the whole batch
+        x[4 * columns + 7] = -9
+        let int8 = Int8Matrix(weight, outlierThreshold: 6)
+        var out = [Float](repeating: 0, count: tokens * rows)
+        Int8MatMul.multiply(x, tokens: tokens, by: int8, into: &out, threads: 2)
+
+        let outlierColumns: Set = [3, 7]
+        var inliers = x
+        for t in 0..<tokens { for j in outlierColumns { inliers[t * columns + j] = 0 } }
+        var xq = [Int16](repeating: 0, count: tokens * columns)
+        let xs = SymmetricInt8.quantizeRows(inliers, rows: tokens, columns: columns, into: &xq)
+        var worst: Float = 0, largest: Float = 0
+        for t in 0..<tokens { for r in 0..<rows {
+            var sum: Int32 = 0
+            for k in 0..<columns { sum += Int32(xq[t * columns + k]) * Int32(int8.values[r * columns + k]) }
+            var expected = xs[t] * int8.scales[r] * Float(sum)
+            for j in outlierColumns { expected += x[t * columns + j] * int8.scales[r] * Float(int8.values[r * columns + j]) }
+            worst = max(worst, abs(out[t * rows + r] - expected))
+            largest = max(largest, abs(expected))
+        } }
+        #expect(worst <= 1e-5 * largest, "decomposed product off by \(worst) (largest \(largest))")
+
+        // Above every |x| no column is an outlier: plain W8A8.
+        var plain = [Float](repeating: 0, count: tokens * rows), high = plain
+        Int8MatMul.multiply(x, tokens: tokens, by: Int8Matrix(weight), into: &plain, threads: 2)
+        Int8MatMul.multiply(x, tokens: tokens, by: Int8Matrix(weight, outlierThreshold: 41), into: &high, threads: 2)
+        #expect(high == plain)
+        #expect(plain != out, "the spike must change what int8 sees")
+    }
+
     @Test func w8a8ModelStaysCloseToTheFloatModel() throws {
         let path = try TinyModel.write()
         let float = try LlamaModel(path: path), int8 = try LlamaModel(path: path)
@@ -96,10 +134,12 @@ struct W8A8Tests {
         #expect(int8.isW8A8 && !float.isW8A8)
         let hadamard = try LlamaModel(path: path)
         hadamard.enableW8A8(hadamardBeforeFFNDown: true)
+        let decomposed = try LlamaModel(path: path)
+        decomposed.enableW8A8(outlierThreshold: 1)
         let tokens: [Int32] = [1, 84, 104, 101, 32, 99, 97, 116]
         let a = try float.forward(tokens, state: try float.makeState(contextLength: 16), outputs: 0 ..< tokens.count)
         let scale = a.map(abs).max()!
-        for model in [int8, hadamard] {
+        for model in [int8, hadamard, decomposed] {
             let b = try model.forward(tokens, state: try model.makeState(contextLength: 16), outputs: 0 ..< tokens.count)
             let worst = zip(a, b).map { abs($0 - $1) }.max()!
             #expect(worst > 0, "W8A8 must actually change the arithmetic")
