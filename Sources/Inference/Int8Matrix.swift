@@ -81,7 +81,6 @@ enum Int8MatMul {
         } else {
             tokenScales = SymmetricInt8.quantizeRows(x, rows: tokens, columns: columns, into: quantized)
         }
-        defer { outliers?.addFloatProduct(tokens: tokens, weights: w, into: out) }
         // Tiles of rows small enough that a tile stays in L1 while every token passes over it.
         let tileRows = max(1, min(32, (rows + 2 * threads - 1) / (2 * threads)))
         let tiles = (rows + tileRows - 1) / tileRows
@@ -117,5 +116,7 @@ enum Int8MatMul {
                 }
             }
         }
+        // The outlier columns' float part, added onto the int8 products just written.
+        outliers?.addFloatProduct(tokens: tokens, weights: w, into: out)
     }
 }
