@@ -35,7 +35,7 @@ public enum MixAllocator {
         public var description: String {
             switch self {
             case let .budgetTooSmall(budget, cheapest):
-                return "the mix search's cheapest types need \(cheapest) bytes, more than the budget of \(budget) bytes (pick a larger preset)"
+                return "the mix search's cheapest types need \(cheapest) bytes, more than the \(budget) left for them (pick a larger --type preset or --target-size)"
             }
         }
     }

@@ -34,7 +34,7 @@ public enum MixSearch {
     public struct Result: Encodable, Sendable {
         public let assignments: [String: GGMLType]
         public let tensors: [TensorReport]
-        /// Tensor bytes allowed: the preset plan's, less any reserve.
+        /// Tensor bytes allowed, the tensors the search leaves alone included.
         public let budgetBytes: UInt64
         public let chosenBytes: UInt64
         /// Σ predicted divergence of the preset's plan and of the chosen one.
@@ -79,11 +79,14 @@ public enum MixSearch {
         public var corpusDescription: String { corpus.description }
         public var tokens: Int { corpus.tokenCount }
 
-        /// The best plan whose tensor bytes stay `reservingBytes` below the preset's (room for
-        /// metadata the search adds, so the whole file is no larger than the preset's).
-        public func allocate(reservingBytes reserve: UInt64 = 0) throws -> Result {
-            let plannedBytes = planned.reduce(UInt64(0)) { $0 + $1.bytes }
-            let budget = plannedBytes - min(reserve, plannedBytes)
+        /// Bytes of the tensors the search chooses for, as the preset planned them.
+        public var plannedTensorBytes: UInt64 { planned.reduce(UInt64(0)) { $0 + $1.bytes } }
+
+        /// The best plan whose searched tensors take at most `tensorBudget` bytes (default: the
+        /// preset's own, so the file is no larger; a caller lowers it to leave room for metadata
+        /// the search adds, or sets it to reach another file size).
+        public func allocate(tensorBudget: UInt64? = nil) throws -> Result {
+            let budget = tensorBudget ?? plannedTensorBytes
             let chosen = try MixAllocator.allocate(choices, budget: budget)
             let plannedOption = Dictionary(uniqueKeysWithValues: zip(planned, choices).map { tensor, choice in
                 (tensor.name, choice.options.first { $0.type == tensor.type }!)
@@ -119,7 +122,8 @@ public enum MixSearch {
         for (done, i) in indices.enumerated() {
             let tensor = converter.plan[i]
             defer { progress(done + 1, indices.count, tensor.name) }
-            let candidates = MixLadder.candidates(rowLength: tensor.shape[0], planned: tensor.type)
+            let candidates = MixLadder.candidates(rowLength: tensor.shape[0], planned: tensor.type,
+                                                  preset: converter.options.planning.preset.defaultType)
             let rows = tensor.shape.dropFirst().reduce(1, *)
             func option(_ type: GGMLType, _ divergence: Double) -> MixAllocator.Option {
                 MixAllocator.Option(type: type, bytes: type.traits!.rowBytes(elements: tensor.shape[0])! * rows, predictedDivergence: divergence)
@@ -131,7 +135,7 @@ public enum MixSearch {
                 continue
             }
             let (errors, cheapest) = try encodingErrors(converter: converter, index: i, types: candidates, threads: threads)
-            let variant = try model.replacingWeight(named: tensor.name, type: candidates[0], bytes: cheapest)
+            let variant = try model.replacingWeight(named: tensor.name, type: cheapest.type, bytes: cheapest.bytes)
             let layer = TensorCategory.layerIndex(of: tensor.name) ?? (TensorCategory(tensorName: tensor.name) == .output ? model.weights.layers.count : 0)
             let divergence = reference.meanDivergence(of: try base.logits(of: variant, changingFrom: layer), threads: threads)
             measured[tensor.name] = (candidates[0], divergence)
@@ -144,20 +148,44 @@ public enum MixSearch {
     }
 
     /// The importance-weighted squared error of tensor `index` encoded in each of `types` (with
-    /// the converter's importance, as the conversion will encode it), and the bytes of the first.
-    static func encodingErrors(converter: ModelConverter, index: Int, types: [GGMLType], threads: Int) throws -> (errors: [Double], first: [UInt8]) {
+    /// the converter's importance, as the conversion will encode it), and the first encoding as
+    /// the inference core runs it.
+    static func encodingErrors(converter: ModelConverter, index: Int, types: [GGMLType],
+                               threads: Int) throws -> (errors: [Double], first: RunnableEncoding) {
         let tensor = converter.source.tensors[index], rowLength = Int(tensor.rowLength)
         let values = try sourceValues(converter: converter, index: index)
         let importance = converter.importance[tensor.name].flatMap { $0.count == rowLength ? $0 : nil }
-        var errors: [Double] = [], first: [UInt8] = []
+        var errors: [Double] = [], first: RunnableEncoding?
         for type in types {
-            let codec = try TensorCodec(type: type, tensor: tensor.name, threads: threads)
-            let encoded = try codec.quantize(values, rowLength: rowLength, importance: importance, tensor: tensor.name)
-            let decoded = try codec.dequantize(encoded, rowLength: rowLength, tensor: tensor.name)
+            let encoding = try RunnableEncoding(values, type: type, rowLength: rowLength, importance: importance, tensor: tensor.name, threads: threads)
+            let decoded = try TensorCodec(type: encoding.type, tensor: tensor.name, threads: threads)
+                .dequantize(encoding.bytes, rowLength: rowLength, tensor: tensor.name)
             errors.append(weightedSquaredError(values, decoded, rowLength: rowLength, importance: importance))
-            if first.isEmpty { first = encoded }
+            if first == nil { first = encoding }
         }
-        return (errors, first)
+        return (errors, first!)
+    }
+
+    /// A tensor encoded as the converter will write it, in a type the row codecs (and so the
+    /// inference core) run: NF4_DQ's double-quantized statistics span the whole tensor, so it is
+    /// encoded whole and expanded to the NF4 blocks its file decodes to.
+    struct RunnableEncoding {
+        let type: GGMLType
+        let bytes: [UInt8]
+
+        init(_ values: [Float], type: GGMLType, rowLength: Int, importance: [Float]?, tensor: String, threads: Int) throws {
+            guard type == .NF4_DQ else {
+                self.type = type
+                bytes = try TensorCodec(type: type, tensor: tensor, threads: threads)
+                    .quantize(values, rowLength: rowLength, importance: importance, tensor: tensor)
+                return
+            }
+            let encoded = try NF4DoubleQuant.encode(values, rowLength: rowLength, importance: importance, threads: threads, tensor: tensor)
+            self.type = .NF4
+            bytes = try encoded.blocks.withUnsafeBytes { blocks in
+                try encoded.companion.withUnsafeBufferPointer { try NF4DoubleQuant.expand(blocks, companion: $0, tensor: tensor) }
+            }
+        }
     }
 
     /// Σ_rows Σ_j imp_j (a − b)², with imp_j = 1 without importance.

@@ -47,6 +47,8 @@ struct ConvertCommand: ParsableCommand {
 
     @Flag(help: "Choose each tensor's type by measured sensitivity (KL divergence on --calib text or data-free samples) within the size of the --type preset's plan (GGUF input).")
     var optimizeMix = false
+    @Option(help: "File size --optimize-mix fills instead of the --type preset's: bytes, or with a unit (91.7MB, 87MiB) — to compare with another file at equal size.")
+    var targetSize: ByteSize?
     @Option(help: "Text for --optimize-mix and --smoothquant tuned (default: data-free sequences sampled from the model).") var calib: String?
     @Option(help: "Tokens --optimize-mix and --smoothquant tuned run the model over, per variant tried.") var calibTokens = 512
     @Option(help: "Seed of the data-free sampler.") var seed: UInt64 = 1
@@ -145,6 +147,8 @@ struct ConvertCommand: ParsableCommand {
                 if !quiet { Self.report(mixSearch!) }
             } else if calib != nil && smoothquant != "tuned" {
                 throw ValidationError("--calib is the text of --optimize-mix and --smoothquant tuned")
+            } else if targetSize != nil {
+                throw ValidationError("--target-size is the size --optimize-mix fills")
             }
             if converter.requantizes {
                 FileHandle.standardError.write(Data("warning: requantizing already-quantized tensors compounds their error\n".utf8))
@@ -162,21 +166,23 @@ struct ConvertCommand: ParsableCommand {
         }
     }
 
-    /// Spends the preset's size on the measured options. The search's provenance keys and the
-    /// tensors' alignment padding also take bytes, so the budget shrinks by whatever the whole
-    /// file would exceed the preset's file by, until it does not.
+    /// Spends the file size (--target-size, or the preset's) on the measured options. The
+    /// search's provenance keys and the tensors' alignment padding (and NF4_DQ's companions)
+    /// also take bytes, so the tensor budget shrinks by whatever the whole file would exceed the
+    /// size by, until it does not.
     private func allocateMix(_ measurement: MixSearch.Measurement, preset: ModelConverter, source: any ConversionSource,
                              options: inout ModelConverter.Options) throws -> (ModelConverter, MixSearch.Result) {
         options.extraMetadata += [.init("quantkit.mix_search.corpus", .string(measurement.corpusDescription)),
                                   .init("quantkit.mix_search.tokens", .uint32(UInt32(clamping: measurement.tokens)))]
-        var reserve: UInt64 = 0
+        let limit = targetSize?.bytes ?? preset.plannedSummary.fileBytes
+        var budget = Int64(measurement.plannedTensorBytes) + Int64(limit) - Int64(preset.plannedSummary.fileBytes)
         while true {
-            let result = try measurement.allocate(reservingBytes: reserve)
+            let result = try measurement.allocate(tensorBudget: UInt64(max(0, budget)))
             options.planning.searchedTypes = result.assignments
             let converter = try ModelConverter(source: source, options: options)
-            let limit = preset.plannedSummary.fileBytes, size = converter.plannedSummary.fileBytes
+            let size = converter.plannedSummary.fileBytes
             if size <= limit { return (converter, result) }
-            reserve += size - limit
+            budget -= Int64(size - limit)
         }
     }
 

@@ -30,6 +30,35 @@ struct MixSearchCommandTests {
         #expect(file.metadata["quantkit.mix_search.tokens"] == .uint32(64))
     }
 
+    /// An NF4_DQ mix filled to a size given in bytes (a llama.cpp file's, say): no larger than
+    /// that, larger than the NF4_DQ preset, NF4_DQ kept (with its companions) where it is not promoted.
+    @Test func nf4MixFillsTheTargetSize() throws {
+        let folder = try temporaryDirectory()
+        let model = try TinyModel.write()
+        let planned = try CLIRunner.run("convert", model, "--type", "NF4_DQ", "--dry-run", "--json")
+        #expect(planned.status == 0, "\(planned.stderr)")
+        let presetFileBytes = try #require(try JSONParser.parse(planned.stdout)["summary"]?["file_bytes"]?.int64)
+        let target = presetFileBytes + 2_000   // all blocks in Q5_0 would need 12.7 kB more
+
+        let output = folder + "/mix.gguf"
+        let result = try CLIRunner.run("convert", model, "-o", output, "--type", "NF4_DQ", "--optimize-mix", "--calib-tokens", "64",
+                                       "--target-size", "\(target)", "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let summary = try JSONParser.parse(result.stdout)
+        let fileBytes = try #require(summary["file_bytes"]?.int64)
+        #expect(fileBytes <= target && fileBytes > presetFileBytes, "\(fileBytes) of \(target)")
+        let chosen = try #require(summary["mix_search"]?["tensors"]?.array).compactMap { $0["chosen"]?.string }
+        #expect(chosen.contains("NF4_DQ") && chosen.contains { $0 != "NF4_DQ" }, "\(result.stderr)")
+        let file = try GGUFFile(path: output)
+        for tensor in file.tensors where tensor.type == .NF4_DQ {
+            #expect(file.tensor(named: GGMLType.doubleQuantCompanionName(of: tensor.name)) != nil, "\(tensor.name)")
+        }
+        let text = folder + "/text.txt"
+        try String(repeating: "the cat sat on the mat. ", count: 40).write(toFile: text, atomically: true, encoding: .utf8)
+        let perplexity = try CLIRunner.run("perplexity", output, "-f", text, "--ctx", "32", "--chunks", "2", "--json")
+        #expect(perplexity.status == 0, "the searched file runs: \(perplexity.stderr)")
+    }
+
     @Test func clearErrors() throws {
         let folder = try temporaryDirectory()
         let model = try TinyModel.write()
@@ -41,6 +70,12 @@ struct MixSearchCommandTests {
         #expect(tooFewTokens.status != 0 && tooFewTokens.stderr.contains("--calib-tokens"))
         let missingText = try CLIRunner.run("convert", model, "-o", folder + "/c.gguf", "--type", "Q4_K_M", "--optimize-mix", "--calib", folder + "/none.txt")
         #expect(missingText.status != 0 && missingText.stderr.contains("none.txt"))
-        for name in ["a.gguf", "b.gguf", "c.gguf"] { #expect(!FileManager.default.fileExists(atPath: folder + "/" + name)) }
+        let badSize = try CLIRunner.run("convert", model, "-o", folder + "/d.gguf", "--type", "Q4_K_M", "--optimize-mix", "--target-size", "ninety")
+        #expect(badSize.status != 0 && badSize.stderr.contains("--target-size"))
+        let sizeWithoutSearch = try CLIRunner.run("convert", model, "-o", folder + "/e.gguf", "--type", "Q4_K_M", "--target-size", "1MB")
+        #expect(sizeWithoutSearch.status != 0 && sizeWithoutSearch.stderr.contains("--target-size is the size --optimize-mix fills"))
+        let tooSmall = try CLIRunner.run("convert", model, "-o", folder + "/f.gguf", "--type", "Q4_K_M", "--optimize-mix", "--calib-tokens", "64", "--target-size", "1KB")
+        #expect(tooSmall.status != 0 && tooSmall.stderr.contains("--target-size"), "\(tooSmall.stderr)")
+        for name in ["a.gguf", "b.gguf", "c.gguf", "d.gguf", "e.gguf", "f.gguf"] { #expect(!FileManager.default.fileExists(atPath: folder + "/" + name)) }
     }
 }

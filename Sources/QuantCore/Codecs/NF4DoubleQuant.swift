@@ -43,6 +43,15 @@ public enum NF4DoubleQuant {
         return (blocks, [statistics.offset] + statistics.nestedAbsmax)
     }
 
+    /// `encode` over arrays, with or without importance.
+    public static func encode(_ values: [Float], rowLength: Int, importance: [Float]?, threads: Int = ProcessInfo.activeCores,
+                              tensor: String = "<tensor>") throws -> (blocks: [UInt8], companion: [Float]) {
+        try values.withUnsafeBufferPointer { x in
+            guard let importance else { return try encode(x, rowLength: rowLength, threads: threads, tensor: tensor) }
+            return try importance.withUnsafeBufferPointer { try encode(x, rowLength: rowLength, importance: $0, threads: threads, tensor: tensor) }
+        }
+    }
+
     /// Expands NF4_DQ blocks and their companion to NF4 blocks (f32 absmax restored as
     /// bitsandbytes does: nested_code[q]·nested_absmax + offset), so the NF4 row codec decodes them.
     public static func expand(_ blocks: UnsafeRawBufferPointer, companion: UnsafeBufferPointer<Float>,

@@ -205,14 +205,7 @@ public struct ModelConverter {
     private func convertDoubleQuantized(_ data: UnsafeRawBufferPointer, tensor: SourceTensor, into sink: TensorDataSink) throws -> [Float] {
         let rowLength = Int(tensor.rowLength)
         let values = try decodedWhole(data, tensor: tensor)
-        let encoded = try values.withUnsafeBufferPointer { x in
-            if let importance = importance[tensor.name] {
-                return try importance.withUnsafeBufferPointer {
-                    try NF4DoubleQuant.encode(x, rowLength: rowLength, importance: $0, threads: options.threads, tensor: tensor.name)
-                }
-            }
-            return try NF4DoubleQuant.encode(x, rowLength: rowLength, threads: options.threads, tensor: tensor.name)
-        }
+        let encoded = try NF4DoubleQuant.encode(values, rowLength: rowLength, importance: importance[tensor.name], threads: options.threads, tensor: tensor.name)
         try encoded.blocks.withUnsafeBytes { try sink.write($0) }
         return encoded.companion
     }
