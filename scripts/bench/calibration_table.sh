@@ -74,6 +74,11 @@ convert NF4 --type NF4
 convert NF4-stats --type NF4 --stats "$out/tinyshakespeare.qkstats"
 convert NF4_DQ --type NF4_DQ
 convert NF4_DQ-stats --type NF4_DQ --stats "$out/tinyshakespeare.qkstats"
+# NF4 mixes: NF4 kept or promoted to wider ggml types; the last filled to llama.cpp's IQ4_NL file size.
+convert NF4-stats-mix --type NF4 --stats "$out/tinyshakespeare.qkstats" --optimize-mix --calib "$calib"
+convert NF4_DQ-stats-mix --type NF4_DQ --stats "$out/tinyshakespeare.qkstats" --optimize-mix --calib "$calib"
+convert NF4_DQ-stats-mix-IQ4_NL-size --type NF4_DQ --stats "$out/tinyshakespeare.qkstats" --optimize-mix --calib "$calib" \
+  --target-size "$(stat -c %s "$out/IQ4_NL-llama-imatrix.gguf")"
 
 # Weights in the model (bits per weight = file bits / this), from the F16 file's shapes.
 params=$(python3 -c "import sys, gguf, math; print(sum(math.prod(int(d) for d in t.shape) for t in gguf.GGUFReader(sys.argv[1]).tensors))" "$base")
@@ -97,6 +102,9 @@ rows=(
   "Q4_K_M size, mix search|Q4_K_M-stats-mix.gguf|"
   "Q4_K_M size, mix search, data-free|Q4_K_M-stats-mix-data-free.gguf|"
   "IQ4_NL size, mix search|IQ4_NL-stats-mix.gguf|"
+  "IQ4_NL size, NF4_DQ mix search|NF4_DQ-stats-mix-IQ4_NL-size.gguf|"
+  "NF4 mix search|NF4-stats-mix.gguf|"
+  "NF4_DQ mix search|NF4_DQ-stats-mix.gguf|"
   "Q4_K_M + our stats|Q4_K_M-stats.gguf|"
   "Q4_K_M + llama.cpp imatrix|Q4_K_M-llama-imatrix.gguf|"
   "Q4_K_M|Q4_K_M.gguf|"
