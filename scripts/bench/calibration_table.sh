@@ -3,7 +3,7 @@
 # (512-token chunks, llama-perplexity's windows): size, bits per weight, PPL, mean KLD and
 # same-top-token rate for each recipe. Usage:
 #   bash scripts/bench/calibration_table.sh [CHUNKS=40] [OUT_DIR]
-# Needs the test bed (scripts/bootstrap.sh). Takes about 100 minutes on 2 cores for 40 chunks; rows are
+# Needs the test bed (scripts/bootstrap.sh). Takes about 110 minutes on 2 cores for 40 chunks; rows are
 # cached, so an interrupted run resumes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
