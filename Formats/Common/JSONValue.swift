@@ -282,6 +282,40 @@ extension JSONValue {
         return out
     }
 
+    /// Serializes with two-space indentation and `key: value` members, as Python's
+    /// `json.dumps(indent=2)` writes Hugging Face's `config.json`; empty containers stay `[]`/`{}`.
+    public func prettySerialized() -> String {
+        var out = ""
+        writePretty(to: &out, depth: 0)
+        return out + "\n"
+    }
+
+    private func writePretty(to out: inout String, depth: Int) {
+        let inner = String(repeating: "  ", count: depth + 1), outer = String(repeating: "  ", count: depth)
+        switch self {
+        case let .array(elements) where !elements.isEmpty:
+            out += "[\n"
+            for (i, e) in elements.enumerated() {
+                out += inner
+                e.writePretty(to: &out, depth: depth + 1)
+                out += i + 1 < elements.count ? ",\n" : "\n"
+            }
+            out += outer + "]"
+        case let .object(members) where !members.isEmpty:
+            out += "{\n"
+            for (i, m) in members.enumerated() {
+                out += inner
+                Self.writeString(m.key, to: &out)
+                out += ": "
+                m.value.writePretty(to: &out, depth: depth + 1)
+                out += i + 1 < members.count ? ",\n" : "\n"
+            }
+            out += outer + "}"
+        default:
+            write(to: &out)
+        }
+    }
+
     private func write(to out: inout String) {
         switch self {
         case .null: out += "null"

@@ -19,7 +19,7 @@ public struct BlockField: Sendable, Equatable {
 /// importance-weighted legacy types). Blocks are bytes at fixed offsets, never Swift structs
 /// (Swift promises no C layout). Row lengths must be whole blocks; `TensorCodec` checks that and
 /// throws a typed error before any codec is called.
-public protocol BlockCodec {
+public protocol BlockCodec: SendableMetatype {
     static var type: GGMLType { get }
     /// The block's fields in order; their sizes sum to the trait table's bytes per block.
     static var fields: [BlockField] { get }

@@ -8,7 +8,7 @@ struct QuantKitCommand: ParsableCommand {
         commandName: "quantkit",
         abstract: "Post-training quantization toolchain for LLMs (GGUF, safetensors).",
         version: "0.1.0",
-        subcommands: [InspectCommand.self, TokenizeCommand.self, PerplexityCommand.self, GenerateCommand.self, KLDCommand.self, CalibrateCommand.self, ConvertCommand.self]
+        subcommands: [InspectCommand.self, TokenizeCommand.self, PerplexityCommand.self, GenerateCommand.self, KLDCommand.self, CalibrateCommand.self, ConvertCommand.self, ExportCommand.self]
     )
 
     static func main() {

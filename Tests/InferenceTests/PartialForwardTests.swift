@@ -28,7 +28,7 @@ import Testing
         let original = try model.forwardAll(tokens, state: try model.makeState(contextLength: 16))
         let name = "blk.1.ffn_up.weight"
         let info = try #require(model.file.tensor(named: name))
-        let values = try model.weights.layers[1].up.floats()
+        let values = model.weights.layers[1].up.floats()
         let codec = try TensorCodec(type: .Q8_0)
         let variant = try model.replacingWeight(named: name, type: .Q8_0, bytes: try codec.quantize(values, rowLength: Int(info.shape[0])))
         #expect(variant.weights.layers[1].up.type == .Q8_0 && variant.weights.layers[0].up.type == .F32)
@@ -37,7 +37,7 @@ import Testing
         #expect(changed != original)
         #expect(zip(changed, original).allSatisfy { abs($0 - $1) < 0.05 * (original.map(abs).max()!) }, "Q8_0 moves logits a little")
         // A tied embedding is replaced in both of its roles.
-        let embedding = try model.weights.tokenEmbedding.floats()
+        let embedding = model.weights.tokenEmbedding.floats()
         let tied = try model.replacingWeight(named: "token_embd.weight", type: .Q8_0, bytes: try codec.quantize(embedding, rowLength: 64))
         #expect(tied.weights.tokenEmbedding.type == .Q8_0 && tied.weights.output.type == .Q8_0)
         #expect(throws: InferenceError.self) { try model.replacingWeight(named: "blk.9.ffn_up.weight", type: .Q8_0, bytes: []) }

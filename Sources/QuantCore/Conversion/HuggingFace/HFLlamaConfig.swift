@@ -130,10 +130,15 @@ public struct HFLlamaConfig: Sendable {
     /// Llama 3's per-frequency RoPE factors (convert_hf_to_gguf.py `generate_extra_tensors`),
     /// in float32 as torch computes them there.
     public var llama3RopeFactors: [Float]? {
-        guard case let .llama3(factor, low, high, original) = ropeScaling else { return nil }
+        guard let ropeScaling, case .llama3 = ropeScaling else { return nil }
+        return Self.llama3Factors(scaling: ropeScaling, theta: ropeTheta, headDimension: headDimension)
+    }
+
+    static func llama3Factors(scaling: RopeScaling, theta: Double, headDimension: Int) -> [Float] {
+        guard case let .llama3(factor, low, high, original) = scaling else { return [] }
         let lowWavelength = Double(original) / low, highWavelength = Double(original) / high
         return stride(from: 0, to: headDimension, by: 2).map { i -> Float in
-            let frequency = 1 / powf(Float(ropeTheta), Float(i) / Float(headDimension))
+            let frequency = 1 / powf(Float(theta), Float(i) / Float(headDimension))
             let wavelength = Double(Float(2 * Double.pi) / frequency)
             if wavelength < highWavelength { return 1 }
             if wavelength > lowWavelength { return Float(factor) }

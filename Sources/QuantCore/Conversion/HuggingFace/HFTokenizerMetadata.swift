@@ -10,15 +10,24 @@ struct HFTokenizerMetadata {
     /// llama.cpp token types (`llama_token_type`).
     enum TokenType: Int32 { case normal = 1, unused = 5, control = 3, userDefined = 4 }
 
-    /// Pre-tokenizer structures → llama.cpp `tokenizer.ggml.pre` names. llama.cpp identifies a
-    /// pre-tokenizer by hashing the HF tokenizer's output on a test string, which needs the
-    /// `tokenizers` library; the structure of `pre_tokenizer` names the same behaviour.
-    static let preTokenizers: [(fingerprint: String, name: String)] = [
-        ("ByteLevel(regex)", "gpt-2"),
-        ("Sequence[Digits(individual),ByteLevel(regex)]", "smollm"),
-        ("Sequence[Split(llama3),ByteLevel]", "llama-bpe"),
+    /// llama.cpp `tokenizer.ggml.pre` names and the `pre_tokenizer` of tokenizer.json that
+    /// behaves so. llama.cpp identifies a pre-tokenizer by hashing the HF tokenizer's output on a
+    /// test string, which needs the `tokenizers` library; the structure (`fingerprint`) names the
+    /// same behaviour. Conversion matches a checkpoint's structure here; export writes the entry.
+    static let preTokenizers: [(name: String, json: JSONValue)] = [
+        ("gpt-2", byteLevel(useRegex: true)),
+        ("smollm", .object([("type", .string("Sequence")), ("pretokenizers", .array([
+            .object([("type", .string("Digits")), ("individual_digits", .bool(true))]), byteLevel(useRegex: true)]))])),
+        ("llama-bpe", .object([("type", .string("Sequence")), ("pretokenizers", .array([
+            .object([("type", .string("Split")), ("pattern", .object([("Regex", .string(llama3SplitPattern))])),
+                     ("behavior", .string("Isolated")), ("invert", .bool(false))]),
+            byteLevel(useRegex: false)]))])),
     ]
     static let llama3SplitPattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
+    static func byteLevel(useRegex: Bool) -> JSONValue {
+        .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)), ("use_regex", .bool(useRegex))])
+    }
 
     let entries: [GGUFKeyValue]
 
@@ -90,8 +99,9 @@ struct HFTokenizerMetadata {
             throw unsupported("only byte-level BPE tokenizer.json files are converted (model.type must be \"BPE\" with vocab and merges)")
         }
         let fingerprint = Self.fingerprint(tokenizer.value("pre_tokenizer"))
-        guard let pre = Self.preTokenizers.first(where: { $0.fingerprint == fingerprint })?.name else {
-            throw unsupported("pre-tokenizer \(fingerprint) is not a known byte-level one (known: \(Self.preTokenizers.map(\.fingerprint).joined(separator: "; ")))")
+        guard let pre = Self.preTokenizers.first(where: { Self.fingerprint($0.json) == fingerprint })?.name else {
+            let known = Self.preTokenizers.map { Self.fingerprint($0.json) }
+            throw unsupported("pre-tokenizer \(fingerprint) is not a known byte-level one (known: \(known.joined(separator: "; ")))")
         }
 
         // Vocabulary by id: the BPE vocab, then added tokens (which may extend it).
