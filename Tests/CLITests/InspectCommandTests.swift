@@ -99,9 +99,9 @@ import TestScratch
         #expect(try CLIRunner.run("no-such-command").status != 0)
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: sampleModelPath) || ProcessInfo.processInfo.environment["CI"] != nil))
+    @Test(TestData.needs(.sampleModel))
     func sampleModelListsAllTensors() throws {
-        let result = try CLIRunner.run("inspect", sampleModelPath, "--json", "--tensors")
+        let result = try CLIRunner.run("inspect", TestData.sampleModel, "--json", "--tensors")
         #expect(result.status == 0, "\(result.stderr)")
         let report = try JSONParser.parse(result.stdout)
         #expect(report["tensor_count"]?.int64 == 272)

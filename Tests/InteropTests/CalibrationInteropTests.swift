@@ -9,13 +9,12 @@ import TestScratch
 /// Calibration on the test bed: our activation statistics against llama.cpp's own importance
 /// matrix for the same corpus (llama-imatrix, tinyshakespeare, 10 × 512 tokens), and SmoothQuant
 /// folded into an F32 conversion of the real model leaving its logits unchanged.
-@Suite(.enabled(if: LlamaOracle.shouldRun, "the test bed is missing (scripts/bootstrap.sh)"), .serialized)
+@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")), .serialized)
 struct CalibrationInteropTests {
-    static let tinyShakespeare = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../../shared/testdata/tinyshakespeare/input.txt").standardized.path
+    static let tinyShakespeare = TestData.shared("tinyshakespeare/input.txt")
 
     static let statistics: Result<ActivationStatistics, any Error> = Result {
-        let model = try LlamaModel(path: LlamaOracle.testBed)
+        let model = try LlamaModel(path: TestData.testBed)
         let corpus = try CalibrationCorpus.text(path: tinyShakespeare, tokenizer: model.tokenizer, context: 512, maxTokens: 5120)
         return try Calibrator.run(model: model, corpus: corpus)
     }
@@ -39,7 +38,7 @@ struct CalibrationInteropTests {
 
     @Test func smoothQuantFoldKeepsTheF32Logits() throws {
         let statistics = try Self.statistics.get()
-        let original = try LlamaModel(path: LlamaOracle.testBed)
+        let original = try LlamaModel(path: TestData.testBed)
         let source = GGUFSource(file: original.file)
         let plan = try SmoothQuant.plan(source: source, statistics: statistics, alpha: .auto, threads: 2)
         #expect(plan.sites.contains { $0.alpha != nil })
@@ -62,7 +61,7 @@ struct CalibrationInteropTests {
 /// Calibration statistics on stories260K (a real tiny model, SentencePiece vocabulary) against a
 /// straightforward NumPy forward pass over the same token windows (Scripts/numpy_llama_stats.py,
 /// float64, Hugging Face layout — a different implementation and a different rotary layout).
-@Suite(.enabled(if: PythonOracle.shouldRun, "python3 with numpy and safetensors missing (scripts/bootstrap.sh)"))
+@Suite(TestData.needs(.python(["numpy", "safetensors"]), .shared("stories260K")))
 struct Stories260KStatisticsTests {
     @Test func statisticsEqualAReferenceForwardPass() throws {
         let (folder, path) = try Stories260K.convertedGGUF()
@@ -104,8 +103,7 @@ struct Stories260KStatisticsTests {
 
 /// stories260K converted from its HF folder (with `tok512.model` as `tokenizer.model`) to F32 GGUF.
 enum Stories260K {
-    static let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../../shared/testdata/stories260K").standardized.path
+    static let shared = TestData.shared("stories260K")
 
     /// A fresh folder holding the HF files and the GGUF; returns both paths. `ropeScaling`, a
     /// JSON object, is added to config.json as its `rope_scaling` (a variant of the model).

@@ -9,7 +9,7 @@ import TestScratch
 /// `quantkit convert` (ModelConverter) against llama.cpp's own quantizer on the test bed: the same
 /// tensor type for every tensor (mix rules and fallbacks included), identical tensor bytes, the
 /// same `general.file_type`, and the output loads in llama.cpp with finite logits.
-@Suite(.enabled(if: LlamaOracle.shouldRun, "llama-cpp-python or the test bed missing (scripts/bootstrap.sh)"), .serialized)
+@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")), .serialized)
 struct ConversionInteropTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let preset: String
@@ -19,8 +19,7 @@ struct ConversionInteropTests {
     }
 
     /// llama-imatrix's statistics for the test bed (tinyshakespeare, 10 chunks), in ../shared/testdata.
-    static let imatrixFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../../shared/testdata/anchors/testbed-imatrix-tinyshakespeare.dat").standardized.path
+    static let imatrixFile = TestData.shared("anchors/testbed-imatrix-tinyshakespeare.dat")
 
     static let cases: [Case] = ["Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q6_K", "IQ4_NL", "IQ4_XS",
                                 "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M"].map { Case(preset: $0, pure: false) }
@@ -40,8 +39,8 @@ struct ConversionInteropTests {
             options.importance = matrix.entries
             options.planning.hasImportance = true
         }
-        _ = try ModelConverter(source: GGUFSource(file: try GGUFFile(path: LlamaOracle.testBed)), options: options).write(to: ours)
-        try PythonOracle.run([PythonOracle.scripts + "/llama_quantize.py", LlamaOracle.testBed, theirs, "\(preset.fileType)"]
+        _ = try ModelConverter(source: GGUFSource(file: try GGUFFile(path: TestData.testBed)), options: options).write(to: ours)
+        try PythonOracle.run([PythonOracle.scripts + "/llama_quantize.py", TestData.testBed, theirs, "\(preset.fileType)"]
                              + (testCase.pure ? ["--pure"] : []) + (testCase.imatrix ? ["--imatrix", Self.imatrixFile] : []))
         let a = try GGUFFile(path: ours), b = try GGUFFile(path: theirs)
         #expect(a.tensors.map(\.name).sorted() == b.tensors.map(\.name).sorted())
@@ -70,8 +69,8 @@ struct ConversionInteropTests {
         let output = folder + "/hf-f32.gguf"
         var options = ModelConverter.Options(preset: QuantizationPreset.named("F32")!)
         options.threads = 2
-        _ = try ModelConverter(source: try HuggingFaceSource(folder: LlamaOracle.testBedHF), options: options).write(to: output)
-        let ours = try GGUFFile(path: output), reference = try GGUFFile(path: LlamaOracle.testBed)
+        _ = try ModelConverter(source: try HuggingFaceSource(folder: TestData.testBedHF), options: options).write(to: output)
+        let ours = try GGUFFile(path: output), reference = try GGUFFile(path: TestData.testBed)
         #expect(ours.tensors.map(\.name).sorted() == reference.tensors.map(\.name).sorted())
         for tensor in reference.tensors {
             let mine = try #require(ours.tensor(named: tensor.name))
@@ -97,7 +96,7 @@ struct ConversionInteropTests {
         // fewer chunks are dominated by the first one, where BF16 rounding moves PPL by 0.17 %).
         // Measured: 24.4997 vs 24.4985; transformers gives 24.4997 on the HF folder (testdata README).
         let text = try MappedFile.readText(path: InferenceInteropTests.wikitext)
-        let converted = try LlamaModel(path: output), original = try LlamaModel(path: LlamaOracle.testBed)
+        let converted = try LlamaModel(path: output), original = try LlamaModel(path: TestData.testBed)
         let ids = converted.tokenizer.encode(text, addSpecial: true)
         #expect(ids == original.tokenizer.encode(text, addSpecial: true))
         let a = try Perplexity.evaluate(model: converted, text: text, context: 512, maxChunks: 8)

@@ -3,7 +3,7 @@ import QuantFormats
 import Testing
 import TestScratch
 
-@Suite(.enabled(if: PythonOracle.shouldRun, "python3 with gguf, safetensors, numpy not installed (scripts/bootstrap.sh)"))
+@Suite(TestData.needs(.python(["gguf", "safetensors", "numpy"])))
 struct GGUFInteropTests {
     @Test func typeTableEqualsGGUFPyQuantSizes() throws {
         let sizes = try PythonOracle.json("gguf_quant_sizes.py")

@@ -8,13 +8,12 @@ import TestScratch
 /// The inference core against llama.cpp itself (llama-cpp-python) on the SmolLM2 test bed:
 /// tokenization, logits, perplexity and greedy generation. Needs the test bed (scripts/bootstrap.sh
 /// builds it from ../shared/testdata/make-testbed.py) and llama-cpp-python; both are required in CI.
-@Suite(.enabled(if: LlamaOracle.shouldRun, "llama-cpp-python or the test bed missing (scripts/bootstrap.sh)"), .serialized)
+@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")), .serialized)
 struct InferenceInteropTests {
-    static let wikitext = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../../shared/testdata/wikitext-2/wiki.test.raw").standardized.path
+    static let wikitext = TestData.shared("wikitext-2/wiki.test.raw")
 
     @Test func f16MatchesLlamaCpp() throws {
-        try checkAgreement(path: LlamaOracle.testBed, logitBound: 1e-2)
+        try checkAgreement(path: TestData.testBed, logitBound: 1e-2)
     }
 
     /// Against llama.cpp on the same file: every token id of wikitext-2, the logits of the first
@@ -187,11 +186,6 @@ struct InferenceInteropTests {
 
 /// Runs Scripts/llama_perplexity.py and reads its output.
 enum LlamaOracle {
-    static var cache: String { ProcessInfo.processInfo.environment["QUANTKIT_TESTDATA"] ?? (NSHomeDirectory() + "/.cache/quantkit-testdata") }
-    static var testBed: String { cache + "/testbed/smollm2-135m-f16.gguf" }
-    static var testBedHF: String { cache + "/testbed/smollm2-135m-hf" }
-    static let available: Bool = (try? PythonOracle.run(["-c", "import llama_cpp"])) != nil && FileManager.default.fileExists(atPath: testBed)
-    static let shouldRun = available || ProcessInfo.processInfo.environment["CI"] != nil
 
     /// `f32Cache`: llama.cpp keeps K and V in F32 instead of its default F16 (whose rounding
     /// differs between two files that compute the same function in different bases).
@@ -203,7 +197,7 @@ enum LlamaOracle {
 
     /// The test bed with every 2-D weight requantized to `type` by our codecs (norms stay F32).
     static func requantizedTestBed(_ type: GGMLType) throws -> String {
-        let source = try GGUFFile(path: testBed)
+        let source = try GGUFFile(path: TestData.testBed)
         let path = try temporaryDirectory() + "/testbed-\(type.name).gguf"
         var descriptors = GGUFWriter.descriptors(of: source)
         for i in descriptors.indices where descriptors[i].shape.count == 2 {

@@ -4,13 +4,10 @@ import Testing
 import TestScratch
 
 /// Runs the oracle scripts in `Scripts/` (PyPI `gguf`, `safetensors`, `numpy`) and parses their
-/// JSON output. In CI the packages are installed by scripts/bootstrap.sh and these tests must run;
-/// elsewhere they are skipped when the packages are missing.
+/// JSON output. Suites that use it declare the modules they need with `TestData.needs(.python(…))`.
 enum PythonOracle {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts").path
 
-    static let available: Bool = (try? run(["-c", "import gguf, safetensors, numpy"])) != nil
-    static let shouldRun = available || ProcessInfo.processInfo.environment["CI"] != nil
 
     struct Failure: Error, CustomStringConvertible {
         let description: String

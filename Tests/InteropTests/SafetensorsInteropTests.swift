@@ -3,7 +3,7 @@ import QuantFormats
 import Testing
 import TestScratch
 
-@Suite(.enabled(if: PythonOracle.shouldRun, "python3 with gguf, safetensors, numpy not installed (scripts/bootstrap.sh)"))
+@Suite(TestData.needs(.python(["gguf", "safetensors", "numpy"])))
 struct SafetensorsInteropTests {
     @Test func readsFilesWrittenBySafetensorsPackage() throws {
         let path = try temporaryDirectory() + "/py.safetensors"

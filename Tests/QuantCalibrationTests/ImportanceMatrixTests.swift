@@ -6,8 +6,7 @@ import TestScratch
 
 /// Reading llama.cpp importance matrices: both layouts, normalization, provenance, bad files.
 struct ImportanceMatrixTests {
-    static let anchor = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../../shared/testdata/anchors/testbed-imatrix-tinyshakespeare.dat").standardized.path
+    static let anchor = TestData.shared("anchors/testbed-imatrix-tinyshakespeare.dat")
 
     func legacyBytes(entries: [(String, Int32, [Float])], chunks: Int32?, dataset: String?) -> [UInt8] {
         var bytes: [UInt8] = []
@@ -70,7 +69,7 @@ struct ImportanceMatrixTests {
     }
 
     /// llama-imatrix's file for the test bed: 210 entries (one per 2-D weight), 10 chunks.
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: anchor))) func readsLlamaImatrixOutput() throws {
+    @Test(TestData.needs(.shared("anchors/testbed-imatrix-tinyshakespeare.dat"))) func readsLlamaImatrixOutput() throws {
         let matrix = try ImportanceMatrix(path: Self.anchor)
         #expect(matrix.entries.count == 210)
         #expect(matrix.chunkCount == 10)

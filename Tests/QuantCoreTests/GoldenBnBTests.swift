@@ -2,11 +2,12 @@ import Foundation
 @testable import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// Bit-exactness against bitsandbytes 0.50.2 itself (`golden/bnb-golden.safetensors`).
-@Suite(.enabled(if: SharedTestData.shouldRun, "../shared/testdata not found"))
+@Suite(TestData.needs(.shared("golden"), .shared("stories260K")))
 struct GoldenBnBTests {
-    static let file = SharedTestData.isPresent ? try? SafetensorsFile(path: SharedTestData.path("golden/bnb-golden.safetensors")) : nil
+    static let file = (try? SafetensorsFile(path: TestData.shared("golden/bnb-golden.safetensors")))
     static let cases = ["gauss", "edge", "attn_q", "ffn_down", "odd"]
     static let blocksizes = [32, 64, 128, 256]
 
@@ -56,7 +57,7 @@ struct GoldenBnBTests {
 }
 
 /// Double quantization (`compress_statistics=True`) against bitsandbytes' golden statistics.
-@Suite(.enabled(if: SharedTestData.shouldRun, "../shared/testdata not found"))
+@Suite(TestData.needs(.shared("golden"), .shared("stories260K")))
 struct GoldenBnBDoubleQuantTests {
     @Test(arguments: BnB4BitType.allCases)
     func statisticsMatch(_ type: BnB4BitType) throws {

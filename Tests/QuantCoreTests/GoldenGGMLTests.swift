@@ -2,14 +2,15 @@ import Foundation
 import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// Bit-exactness against llama.cpp's own libggml (`golden/ggml-golden.safetensors`): for every
 /// type and input case, our quantizer's bytes (plain and importance-weighted) and our
 /// dequantizer's floats must equal libggml's exactly. A mismatch reports the differing blocks and
 /// which block fields differ.
-@Suite(.enabled(if: SharedTestData.shouldRun, "../shared/testdata not found"))
+@Suite(TestData.needs(.shared("golden"), .shared("stories260K")))
 struct GoldenGGMLTests {
-    static let file = SharedTestData.isPresent ? try? SafetensorsFile(path: SharedTestData.path("golden/ggml-golden.safetensors")) : nil
+    static let file = (try? SafetensorsFile(path: TestData.shared("golden/ggml-golden.safetensors")))
     static let cases = ["cos", "gauss", "edge", "attn_q", "ffn_down", "token_embd"]
     static let types = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"]
 

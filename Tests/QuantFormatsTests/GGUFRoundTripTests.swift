@@ -110,9 +110,9 @@ func everyValueTypeMetadata() throws -> GGUFMetadata {
 }
 
 @Suite struct SampleModelTests {
-    @Test(.enabled(if: SampleModel.isPresent || SampleModel.isCI, "sample model not fetched (scripts/bootstrap.sh)"))
+    @Test(TestData.needs(.sampleModel))
     func sampleModelReadsAndRoundTripsByteIdentical() throws {
-        let file = try GGUFFile(path: SampleModel.path)
+        let file = try GGUFFile(path: TestData.sampleModel)
         #expect(file.tensors.count == 272)
         #expect(file.metadata.architecture == "llama")
         #expect(file.metadata.array(GGUFKey.Tokenizer.tokens)?.count == 49152)
@@ -125,7 +125,7 @@ func everyValueTypeMetadata() throws -> GGUFMetadata {
         #expect(copy.fileSize == file.fileSize)
         try copy.write(to: folder + "/copy.gguf") { i, sink in try sink.write(file.data(for: file.tensors[i])) }
         let written = try MappedFile(path: folder + "/copy.gguf")
-        let original = try MappedFile(path: SampleModel.path)
+        let original = try MappedFile(path: TestData.sampleModel)
         #expect(written.count == original.count)
         let identical = written.withBytes { a in original.withBytes { b in memcmp(a.baseAddress!, b.baseAddress!, b.count) == 0 } }
         #expect(identical)

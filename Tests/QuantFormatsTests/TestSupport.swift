@@ -82,12 +82,3 @@ func safetensorsImage(header: String, dataBytes: Int) -> [UInt8] {
     return out.bytes
 }
 
-/// Where the fetched sample model lives (the same place scripts/bootstrap.sh puts it).
-enum SampleModel {
-    static var cacheDirectory: String {
-        ProcessInfo.processInfo.environment["QUANTKIT_TESTDATA"] ?? (NSHomeDirectory() + "/.cache/quantkit-testdata")
-    }
-    static var path: String { cacheDirectory + "/SmolLM2-135M-Instruct.Q4_1.gguf" }
-    static var isPresent: Bool { FileManager.default.fileExists(atPath: path) }
-    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] != nil }
-}

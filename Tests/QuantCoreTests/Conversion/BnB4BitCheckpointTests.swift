@@ -7,9 +7,9 @@ import TestScratch
 /// Reading bitsandbytes-4bit checkpoints: `golden/bnb-linear.safetensors` is one NF4 weight
 /// (double-quantized, bf16 source) saved exactly as transformers saves it, with bitsandbytes' own
 /// dequantization beside it.
-@Suite(.enabled(if: SharedTestData.shouldRun, "../shared/testdata not found"))
+@Suite(TestData.needs(.shared("golden"), .shared("stories260K")))
 struct BnB4BitCheckpointTests {
-    static let goldenPath = SharedTestData.path("golden/bnb-linear.safetensors")
+    static let goldenPath = TestData.shared("golden/bnb-linear.safetensors")
     static let weightName = "model.layers.0.mlp.up_proj.weight"
 
     /// The golden weight's bitsandbytes dequantization, as bf16 bit patterns.

@@ -2,12 +2,13 @@ import Foundation
 @testable import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// The SentencePiece model reader on stories260K's real `tok512.model`, and on damaged bytes.
 struct SentencePieceModelTests {
-    @Test(.enabled(if: SharedTestData.shouldRun, "../shared/testdata not found"))
+    @Test(TestData.needs(.shared("golden"), .shared("stories260K")))
     func readsTheStories260KVocabulary() throws {
-        let model = try SentencePieceModel(path: SharedTestData.path("stories260K/tok512.model"))
+        let model = try SentencePieceModel(path: TestData.shared("stories260K/tok512.model"))
         #expect(model.pieces.count == 512 && model.addsDummyPrefix)
         #expect(model.pieces[0] == .init(text: "<unk>", score: 0, type: .unknown))
         #expect(model.pieces[1].type == .control && model.pieces[2].type == .control)

@@ -3,7 +3,7 @@ import QuantFormats
 
 /// Writes a GGUF model (any type the codecs decode) as a Hugging Face checkpoint folder — the
 /// inverse of `HuggingFaceSource`: `config.json`, `generation_config.json`, the tokenizer files,
-/// and the weights in one precision as `model.safetensors`, or as shards with
+/// and the weights in one precision (norms in F32) as `model.safetensors`, or as shards with
 /// `model.safetensors.index.json` past `maxShardBytes` (transformers' `save_pretrained` layout).
 /// q/k rows go back to the rotate-half layout, a tied head stays tied, `rope_freqs` goes back into
 /// `rope_scaling`. The folder appears under its final name only when every file is written.
@@ -26,6 +26,9 @@ public struct HuggingFaceExporter {
         /// q/k: heads whose rows go back from llama.cpp's RoPE layout.
         let ropeHeads: Int?
         public let bytes: UInt64
+        /// The weights' precision, or F32 for a 1-D tensor (norms: GGUF holds them in F32, and
+        /// rounding them to the weights' precision would change the model for nothing).
+        public let dtype: DType
     }
 
     public let source: any ConversionSource
@@ -59,13 +62,14 @@ public struct HuggingFaceExporter {
             guard source.tensors[index].shape == Array(mapping.hfShape.reversed()) else {
                 throw HFExportError(file: source.path, .unexpectedTensor("\(mapping.ggufName) with shape \(source.tensors[index].shape)"))
             }
-            let bytes = mapping.hfShape.reduce(1, *) * UInt64(self.dtype.safetensors.size)
+            let dtype = mapping.hfShape.count == 1 ? DType.f32 : self.dtype
+            let bytes = mapping.hfShape.reduce(1, *) * UInt64(dtype.safetensors.size)
             // A new shard starts when this tensor would overflow the current one, as transformers does.
             if shardBytes > 0 && shardBytes + bytes > maxShardBytes { shard += 1; shardBytes = 0 }
             shardBytes += bytes
             var heads: Int?
             if case let .rope(h)? = mapping.permutation { heads = h }
-            planned.append(PlannedTensor(hfName: mapping.hfName, shape: mapping.hfShape, sourceIndex: index, shard: shard, ropeHeads: heads, bytes: bytes))
+            planned.append(PlannedTensor(hfName: mapping.hfName, shape: mapping.hfShape, sourceIndex: index, shard: shard, ropeHeads: heads, bytes: bytes, dtype: dtype))
         }
         for tensor in source.tensors where byGGUFName[tensor.name] == nil && tensor.name != "rope_freqs.weight" {
             throw HFExportError(file: source.path, .unexpectedTensor(tensor.name))
@@ -107,7 +111,7 @@ public struct HuggingFaceExporter {
             var done = 0
             for (shard, name) in shardNames.enumerated() {
                 let members = tensors.filter { $0.shard == shard }
-                let writer = try SafetensorsWriter(tensors: members.map { .init(name: $0.hfName, dtype: dtype.safetensors, shape: $0.shape) },
+                let writer = try SafetensorsWriter(tensors: members.map { .init(name: $0.hfName, dtype: $0.dtype.safetensors, shape: $0.shape) },
                                                    metadata: [("format", "pt")], file: name)
                 try writer.write(to: staging + "/" + name) { i, sink in
                     try sink.write(try data(members[i]))
@@ -151,6 +155,7 @@ public struct HuggingFaceExporter {
             }
             values = restored
         }
+        let dtype = planned.dtype
         if dtype == .f16 {
             let beyond = values.reduce(0) { $0 + ($1.isFinite && abs($1) > 65504 ? 1 : 0) }
             guard beyond == 0 else { throw HFExportError(file: source.path, .beyondDTypeRange(tensor: planned.hfName, dtype: "f16", count: beyond)) }
