@@ -12,9 +12,15 @@ import PackageDescription
 // baseline x86-64 (SSE2). Swift never contracts a·b + c into an FMA on its own, so codec bytes
 // are the same either way (the golden tests run in this configuration). QUANTKIT_PORTABLE=1
 // builds for baseline x86-64, for binaries that must run on older CPUs.
+//
+// `-target-cpu` is an unsafe flag, which SwiftPM refuses in a package that another package
+// depends on by version. Such a dependency is checked out at its version tag in a `checkouts`
+// folder; there QuantKit builds without the flag (portable code, same results, slower kernels).
+// Built as the root package, or depended on by path or branch, it keeps native code generation.
 let cpuFlags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
     .split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
-let nativeCodegen = ProcessInfo.processInfo.environment["QUANTKIT_PORTABLE"] == nil
+let dependedOnByVersion = Context.packageDirectory.split(separator: "/").contains("checkouts") && Context.gitInformation?.currentTag != nil
+let nativeCodegen = ProcessInfo.processInfo.environment["QUANTKIT_PORTABLE"] == nil && !dependedOnByVersion
     && ["avx2", "fma", "f16c"].allSatisfy(cpuFlags.contains)
 let targetCPU = ProcessInfo.processInfo.environment["QUANTKIT_TARGET_CPU"] ?? "haswell"
 let codegen: [SwiftSetting] = nativeCodegen ? [.unsafeFlags(["-target-cpu", targetCPU]), .define("F16C"), .define("FMA"), .define("AVX2")] : []
@@ -25,8 +31,12 @@ let package = Package(
     products: [
         .executable(name: "quantkit", targets: ["quantkit"]),
         .executable(name: "quantkit-bench", targets: ["quantkit-bench"]),
+        // Libraries, one per layer (see docs/ARCHITECTURE.md), and all of them as `QuantKit`.
         .library(name: "QuantFormats", targets: ["QuantFormats"]),
         .library(name: "QuantCore", targets: ["QuantCore"]),
+        .library(name: "QuantInference", targets: ["Inference"]),
+        .library(name: "QuantCalibration", targets: ["QuantCalibration"]),
+        .library(name: "QuantKit", targets: ["QuantFormats", "QuantCore", "Inference", "QuantCalibration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
