@@ -63,7 +63,7 @@ public struct GGMLTypeTraits: Sendable, Equatable {
 }
 
 extension GGMLType {
-    /// QuantKit's own tensor types (documented in README.md, "QuantKit GGUF extension types"). Their ids start at 1024, far
+    /// QuantKit's own tensor types (documented in docs/CALIBRATION.md, "NF4 in GGUF: QuantKit extension types"). Their ids start at 1024, far
     /// above ggml's (< 64), so a ggml release adding types will not collide, and llama.cpp refuses
     /// such a file with "invalid ggml type" instead of misreading it.
     ///

@@ -6,7 +6,7 @@ struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show a model file's metadata, tensors and totals (GGUF file, safetensors file, or checkpoint folder).",
-        discussion: "Reads headers only: tensor data is never loaded. --json prints the report documented in README.md (schema quantkit.inspect/1)."
+        discussion: "Reads headers only: tensor data is never loaded. --json prints the report documented in docs/CLI.md (schema quantkit.inspect/1)."
     )
 
     @Argument(help: "A .gguf file, a .safetensors file, a model.safetensors.index.json, or a Hugging Face checkpoint folder.")

@@ -2,7 +2,7 @@ import Foundation
 import QuantFormats
 
 /// The `inspect` report, one shape for every input format. Its JSON encoding (sorted keys,
-/// snake_case names below) is the stable `quantkit.inspect/1` schema documented in README.md.
+/// snake_case names below) is the stable `quantkit.inspect/1` schema documented in docs/CLI.md.
 struct InspectionReport: Encodable {
     struct MetadataEntry: Encodable {
         let key: String
