@@ -9,7 +9,7 @@ import QuantFormats
 /// weights that sat on a block format's grid (a model dequantized from Q4_1) no longer do, so
 /// re-quantizing it measures a real error. Permuted tensors are handed out as f32.
 /// For making test and demo inputs from a quantized sample; a permuted model has no other use.
-public struct ChannelPermutedSource: ConversionSource {
+public struct ChannelPermutedSource: ConversionSourceDecorator {
     public enum PermutationError: Error, CustomStringConvertible {
         case unknownTensor(String)
         case shapeMismatch(tensor: String, shape: [UInt64])
@@ -77,12 +77,6 @@ public struct ChannelPermutedSource: ConversionSource {
         self.moves = moves
     }
 
-    public var path: String { base.path }
-    public var inputFiles: [String] { base.inputFiles }
-    public var inputFolder: String? { base.inputFolder }
-    public var metadata: GGUFMetadata { base.metadata }
-    public func prefetch(_ index: Int) { base.prefetch(index) }
-    public func release(_ index: Int) { base.release(index) }
 
     public func withData<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard let move = moves[index] else { return try base.withData(index, body) }

@@ -6,7 +6,7 @@ import QuantFormats
 /// handed out as f32, built one tensor at a time when the converter asks; a tied output head is
 /// added as its own `output.weight`. Float sources only (rotating already-rounded weights would
 /// spread their rounding error, and the codecs would round again).
-public struct RotatedSource: ConversionSource {
+public struct RotatedSource: ConversionSourceDecorator {
     public enum RotationError: Error, CustomStringConvertible {
         case unsupportedArchitecture(String)
         case unknownTensor(String)
@@ -84,10 +84,6 @@ public struct RotatedSource: ConversionSource {
         guard fits else { throw RotationError.shapeMismatch(tensor: tensor.name, shape: tensor.shape, expected: expected) }
     }
 
-    public var path: String { base.path }
-    public var inputFiles: [String] { base.inputFiles }
-    public var inputFolder: String? { base.inputFolder }
-    public var metadata: GGUFMetadata { base.metadata }
     public func prefetch(_ index: Int) { if index < base.tensors.count { base.prefetch(index) } }
     public func release(_ index: Int) { if index < base.tensors.count { base.release(index) } }
 

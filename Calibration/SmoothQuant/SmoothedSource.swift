@@ -4,7 +4,7 @@ import QuantFormats
 /// A conversion source with SmoothQuant folded in: the norms and weights a plan touches are
 /// handed out as f32 (norm / s, W · diag(s)), built one tensor at a time when the converter asks;
 /// everything else passes through untouched.
-public struct SmoothedSource: ConversionSource {
+public struct SmoothedSource: ConversionSourceDecorator {
     public let base: any ConversionSource
     public let plan: SmoothQuantPlan
     public let tensors: [SourceTensor]
@@ -18,12 +18,6 @@ public struct SmoothedSource: ConversionSource {
         tensors = base.tensors.map { transforms[$0.name] == nil ? $0 : SourceTensor(name: $0.name, shape: $0.shape, type: .F32) }
     }
 
-    public var path: String { base.path }
-    public var inputFiles: [String] { base.inputFiles }
-    public var inputFolder: String? { base.inputFolder }
-    public var metadata: GGUFMetadata { base.metadata }
-    public func prefetch(_ index: Int) { base.prefetch(index) }
-    public func release(_ index: Int) { base.release(index) }
 
     public func withData<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let original = base.tensors[index]

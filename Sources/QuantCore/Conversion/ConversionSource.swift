@@ -94,3 +94,18 @@ public struct GGUFSource: ConversionSource {
         return file.data(for: companion).bindMemory(to: Float.self)
     }
 }
+
+/// A source that changes some of another source's tensors (rotation, smoothing, permutation):
+/// everything it does not override — files, metadata, paging hints — is the base's.
+public protocol ConversionSourceDecorator: ConversionSource {
+    var base: any ConversionSource { get }
+}
+
+extension ConversionSourceDecorator {
+    public var path: String { base.path }
+    public var inputFiles: [String] { base.inputFiles }
+    public var inputFolder: String? { base.inputFolder }
+    public var metadata: GGUFMetadata { base.metadata }
+    public func prefetch(_ index: Int) { base.prefetch(index) }
+    public func release(_ index: Int) { base.release(index) }
+}
