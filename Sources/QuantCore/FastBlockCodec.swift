@@ -13,8 +13,19 @@ public enum CodecPath: String, CaseIterable, Sendable {
 /// floats: SIMD is used only where the order of floating-point operations per element is
 /// unchanged (elementwise work, max/min reductions), never to reorder sums.
 public protocol FastBlockCodec: BlockCodec {
+    /// The directions this codec implements itself (no default, so a test compares exactly
+    /// those with the reference and never the reference with itself).
+    static var fastDirections: FastDirections { get }
     static func fastQuantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer)
     static func fastDequantizeRow(_ blocks: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>)
+}
+
+/// Which of a codec's row functions have a fast implementation.
+public struct FastDirections: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let quantize = FastDirections(rawValue: 1)
+    public static let dequantize = FastDirections(rawValue: 2)
 }
 
 extension FastBlockCodec {

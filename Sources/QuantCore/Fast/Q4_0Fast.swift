@@ -2,6 +2,8 @@
 /// element attaining it — lost to the reference once `truncatedInt` stopped trapping: 2.7 vs
 /// 5.2 GB/s, so quantization runs the reference.)
 extension Q4_0Codec: FastBlockCodec {
+    public static var fastDirections: FastDirections { .dequantize }
+
     public static func fastDequantizeRow(_ blocks: UnsafeRawPointer, count: Int, into y: UnsafeMutablePointer<Float>) {
         for block in 0..<count / 32 {
             let b = blocks + block * 18, yb = y + block * 32

@@ -3,6 +3,8 @@
 /// Absmax and the per-element scale/round are independent per element, so the bytes are the
 /// reference bytes.
 extension Q8_0Codec: FastBlockCodec {
+    public static var fastDirections: FastDirections { [.quantize, .dequantize] }
+
     public static func fastQuantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {
         for block in 0..<count / 32 {
             let xb = x + block * 32, out = blocks + block * 34
