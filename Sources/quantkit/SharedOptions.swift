@@ -31,9 +31,9 @@ struct ArithmeticOptions: ParsableArguments {
     var llamaArithmetic = false
     @Flag(help: "Evaluate in W8A8: int8 per-channel weights and per-token int8 activations in the blocks' linear layers (kld: MODEL only; the base runs as stored).")
     var w8a8 = false
-    @Flag(help: "With --w8a8: rotate ffn_down's activations by a Hadamard matrix online before int8 (its weights rotated to match), as QuaRot's kernels do. Measures a W8A8 runtime with that kernel; llama.cpp has none.")
+    @Flag(help: ArgumentHelp("Experimental, with --w8a8: rotate ffn_down's activations by a Hadamard matrix online before int8 (its weights rotated to match), as QuaRot's kernels do. Measures a W8A8 runtime with that kernel; llama.cpp has none.", visibility: .hidden))
     var w8a8Hadamard = false
-    @Option(help: ArgumentHelp("With --w8a8: LLM.int8()'s mixed-precision decomposition at this threshold (bitsandbytes' default is 6.0): input features where any token of a pass reaches |x| ≥ τ are multiplied in float with the dequantized int8 weights, as bitsandbytes' Linear8bitLt(threshold:) does.", valueName: "τ"))
+    @Option(help: ArgumentHelp("Experimental, with --w8a8: LLM.int8()'s mixed-precision decomposition at this threshold (bitsandbytes' default is 6.0): input features where any token of a pass reaches |x| ≥ τ are multiplied in float with the dequantized int8 weights, as bitsandbytes' Linear8bitLt(threshold:) does.", valueName: "τ", visibility: .hidden))
     var w8a8Outliers: Float?
 
     func validate() throws {

@@ -33,6 +33,9 @@ import Testing
         }
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         #expect(thrown?.reason.caseName == reason, "\(file): expected \(reason), got \(thrown.map { "\($0)" } ?? "no error")")
-        #expect(milliseconds < 100, "\(file) took \(milliseconds) ms")
+        // A guard against pathological work on hostile input (allocating what a header claims,
+        // quadratic scans), which costs seconds; not a speed measurement: a loaded 2-core machine
+        // took 155 ms for a file that normally fails in under 1 ms.
+        #expect(milliseconds < 2000, "\(file) took \(milliseconds) ms")
     }
 }
