@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // QuantKit — post-training quantization toolchain for LLMs.
-// Dependencies point one way: QuantFormats ← QuantCore ← Inference ← QuantCalibration ← quantkit.
+// Dependencies point one way: QuantFormats ← QuantCore ← QuantConversion, Inference ← QuantCalibration ← quantkit.
 // (DESIGN.md has Calibration beside Inference; it sits above it because calibrating means running
 // the model: the corpus sampler and the activation collector drive the forward pass.)
 import Foundation
@@ -34,9 +34,10 @@ let package = Package(
         // Libraries, one per layer (see docs/ARCHITECTURE.md), and all of them as `QuantKit`.
         .library(name: "QuantFormats", targets: ["QuantFormats"]),
         .library(name: "QuantCore", targets: ["QuantCore"]),
+        .library(name: "QuantConversion", targets: ["QuantConversion"]),
         .library(name: "QuantInference", targets: ["Inference"]),
         .library(name: "QuantCalibration", targets: ["QuantCalibration"]),
-        .library(name: "QuantKit", targets: ["QuantFormats", "QuantCore", "Inference", "QuantCalibration"]),
+        .library(name: "QuantKit", targets: ["QuantFormats", "QuantCore", "QuantConversion", "Inference", "QuantCalibration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,15 +55,18 @@ let package = Package(
         .target(name: "QuantFormats", path: "Formats", swiftSettings: codegen),
         // Codecs and numeric building blocks.
         .target(name: "QuantCore", dependencies: ["QuantFormats"], path: "Sources/QuantCore", swiftSettings: codegen),
+        // Model sources (HF folder, GGUF, bnb-4bit), llama-quantize's planner, the converter, the
+        // recipe, and export back to Hugging Face.
+        .target(name: "QuantConversion", dependencies: ["QuantCore", "QuantFormats"], path: "Sources/QuantConversion", swiftSettings: codegen),
         // Llama forward pass, tokenizers, perplexity (filled by the inference-core issue).
         .target(name: "Inference", dependencies: ["QuantCore", "QuantFormats", "CBLAS"],
                 path: "Sources/Inference", swiftSettings: codegen),
         // Activation statistics, calibration runs and weight transforms (SmoothQuant).
-        .target(name: "QuantCalibration", dependencies: ["QuantCore", "QuantFormats", "Inference", "CBLAS", "CZstd"],
+        .target(name: "QuantCalibration", dependencies: ["QuantCore", "QuantConversion", "QuantFormats", "Inference", "CBLAS", "CZstd"],
                 path: "Calibration", swiftSettings: codegen),
 
         .executableTarget(name: "quantkit", dependencies: [
-            "QuantFormats", "QuantCore", "Inference", "QuantCalibration",
+            "QuantFormats", "QuantCore", "QuantConversion", "Inference", "QuantCalibration",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ], path: "Sources/quantkit", swiftSettings: codegen),
@@ -72,7 +76,7 @@ let package = Package(
         ], path: "Sources/quantkit-bench", swiftSettings: codegen),
 
         // Scratch folders for every test target, removed when the test process exits.
-        .target(name: "TestScratch", path: "Tests/Scratch", swiftSettings: codegen),
+        .target(name: "TestScratch", dependencies: ["QuantFormats"], path: "Tests/Scratch", swiftSettings: codegen),
         // Generated test inputs shared by several test targets (a tiny random llama GGUF).
         .target(name: "TestSupport", dependencies: ["Inference", "QuantCore", "QuantFormats", "TestScratch"], path: "Tests/Support", swiftSettings: codegen),
         // The malformed-file corpus under Fixtures is read in place (found via #filePath).
@@ -80,15 +84,17 @@ let package = Package(
                     path: "Tests/QuantFormatsTests", exclude: ["Fixtures"], swiftSettings: codegen),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "QuantFormats", "TestScratch"],
                     path: "Tests/QuantCoreTests", swiftSettings: codegen),
-        .testTarget(name: "QuantCalibrationTests", dependencies: ["QuantCalibration", "QuantCore", "QuantFormats", "Inference", "TestSupport", "TestScratch"],
+        .testTarget(name: "QuantConversionTests", dependencies: ["QuantConversion", "QuantCore", "QuantFormats", "TestScratch"],
+                    path: "Tests/QuantConversionTests", swiftSettings: codegen),
+        .testTarget(name: "QuantCalibrationTests", dependencies: ["QuantCalibration", "QuantConversion", "QuantCore", "QuantFormats", "Inference", "TestSupport", "TestScratch"],
                     path: "Tests/QuantCalibrationTests", swiftSettings: codegen),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "QuantCore", "QuantFormats", "TestSupport"],
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "QuantConversion", "QuantCore", "QuantFormats", "TestSupport", "TestScratch"],
                     path: "Tests/InferenceTests", swiftSettings: codegen),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CZstd"],
                     path: "Tests/SystemLibraryTests", swiftSettings: codegen),
         // Oracle scripts under Tests/InteropTests/Scripts are run in place (found via #filePath).
-        .testTarget(name: "InteropTests", dependencies: ["QuantFormats", "QuantCore", "Inference", "QuantCalibration", "TestScratch"],
+        .testTarget(name: "InteropTests", dependencies: ["QuantFormats", "QuantCore", "QuantConversion", "Inference", "QuantCalibration", "TestScratch"],
                     path: "Tests/InteropTests", exclude: ["Scripts"], swiftSettings: codegen),
-        .testTarget(name: "CLITests", dependencies: ["QuantFormats", "quantkit", "TestSupport", "TestScratch"], path: "Tests/CLITests", swiftSettings: codegen),
+        .testTarget(name: "CLITests", dependencies: ["QuantFormats", "QuantConversion", "quantkit", "TestSupport", "TestScratch"], path: "Tests/CLITests", swiftSettings: codegen),
     ]
 )

@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import QuantConversion
 import QuantCore
 import QuantFormats
 

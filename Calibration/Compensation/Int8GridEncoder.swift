@@ -1,5 +1,6 @@
 import CBLAS
 import Dispatch
+import QuantConversion
 import QuantCore
 import QuantFormats
 

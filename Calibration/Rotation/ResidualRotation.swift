@@ -1,5 +1,6 @@
 import CBLAS
 import Inference
+import QuantConversion
 import QuantCore
 import QuantFormats
 

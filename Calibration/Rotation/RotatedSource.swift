@@ -1,4 +1,5 @@
 import Inference
+import QuantConversion
 import QuantCore
 import QuantFormats
 

@@ -2,6 +2,7 @@ import CBLAS
 import Dispatch
 import Foundation
 import Inference
+import QuantConversion
 import QuantCore
 import QuantFormats
 

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import QuantConversion
 import QuantCore
 
 /// `--smoothquant tuned`: α per layer and site chosen by what the model itself measures — the KL

@@ -1,3 +1,4 @@
+import QuantConversion
 import QuantCore
 import QuantFormats
 

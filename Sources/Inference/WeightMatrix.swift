@@ -34,7 +34,7 @@ public struct WeightMatrix: @unchecked Sendable {
         // tensor more than stored) and read the result as NF4.
         var owned: OwnedBytes?
         if info.type == .NF4_DQ {
-            owned = OwnedBytes(try NF4DoubleQuant.expand(file.data(for: info), companion: try GGUFSource.companion(of: info, in: file), tensor: name))
+            owned = OwnedBytes(try NF4DoubleQuant.expand(file.data(for: info), companion: try NF4DoubleQuant.companion(of: info, in: file), tensor: name))
         }
         try self.init(name: name, type: owned == nil ? info.type : .NF4, columns: Int(info.shape[0]),
                       rows: info.shape.count == 2 ? Int(info.shape[1]) : 1, owned: owned,

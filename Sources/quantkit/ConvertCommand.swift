@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QuantCalibration
+import QuantConversion
 import QuantCore
 import QuantFormats
 

@@ -1,5 +1,6 @@
 import Foundation
 import QuantCalibration
+import QuantConversion
 import QuantCore
 
 // `convert --json` (schema documented in docs/CLI.md): the summary plus what calibration decided,

@@ -1,5 +1,6 @@
 import Foundation
 import QuantCalibration
+import QuantConversion
 import QuantCore
 
 /// What `convert` prints: progress and the pipeline's decisions on stderr, the plan or the

@@ -1,4 +1,5 @@
 import Foundation
+import QuantConversion
 import QuantCore
 import QuantFormats
 

@@ -1,4 +1,5 @@
 import Foundation
+import QuantConversion
 import QuantFormats
 import Testing
 import TestScratch

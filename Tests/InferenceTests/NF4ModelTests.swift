@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import QuantConversion
 import QuantCore
 import QuantFormats
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import QuantCalibration
+import QuantConversion
 import QuantCore
 import QuantFormats
 import Testing

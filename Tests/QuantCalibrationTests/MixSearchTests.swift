@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 @testable import QuantCalibration
+import QuantConversion
 import QuantCore
 import QuantFormats
 import TestSupport

@@ -78,9 +78,9 @@ struct GoldenGGMLTests {
         for name in Self.cases {
             guard let bytesInfo = golden.tensor(named: "\(typeName).\(name)") else { continue }
             let inputInfo = try #require(golden.tensor(named: "input.\(name)"))
-            let input = try SharedTestData.floats(golden, "input.\(name)")
+            let input = try TestData.floats(golden, "input.\(name)")
             let cols = Int(inputInfo.shape[1])
-            let importance = try SharedTestData.floats(golden, "imatrix.\(name)")
+            let importance = try TestData.floats(golden, "imatrix.\(name)")
 
             let plain = Self.quantize(input, cols: cols, codec: codec, importance: nil)
             let plainMismatch = Self.compare(plain, golden.data(for: bytesInfo), codec: codec)
@@ -91,7 +91,7 @@ struct GoldenGGMLTests {
             let weightedMismatch = Self.compare(weighted, golden.data(for: weightedInfo), codec: codec)
             #expect(weightedMismatch == nil, "\(typeName).\(name) imatrix: \(weightedMismatch!)")
 
-            let expected = try SharedTestData.floats(golden, "\(typeName).\(name).dequant")
+            let expected = try TestData.floats(golden, "\(typeName).\(name).dequant")
             var decoded = [Float](repeating: .nan, count: input.count)
             let source = golden.data(for: bytesInfo)
             let rowBytes = cols / codec.blockSize * codec.blockBytes

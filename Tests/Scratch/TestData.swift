@@ -1,4 +1,5 @@
 import Foundation
+import QuantFormats
 import Testing
 
 /// Something a test reads beyond the code it tests.
@@ -58,6 +59,12 @@ public enum TestData {
     public static func needs(_ needs: TestNeed...) -> ConditionTrait {
         let missing = isCI ? [] : needs.filter { !$0.isMet }
         return .enabled(if: missing.isEmpty, Comment(rawValue: "missing " + missing.map(\.description).joined(separator: "; ")))
+    }
+
+    /// An F32 tensor of a golden safetensors file.
+    public static func floats(_ file: SafetensorsFile, _ name: String) throws -> [Float] {
+        let raw = try file.data(named: name)
+        return (0..<raw.count / 4).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
     }
 
     static func pythonHas(_ modules: [String]) -> Bool {

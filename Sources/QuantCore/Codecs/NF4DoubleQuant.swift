@@ -79,3 +79,15 @@ public enum NF4DoubleQuant {
         return expanded
     }
 }
+
+extension NF4DoubleQuant {
+    /// The F32 companion of an NF4_DQ tensor in `file`, checked for presence and type.
+    public static func companion(of info: GGUFTensorInfo, in file: GGUFFile) throws -> UnsafeBufferPointer<Float> {
+        let name = GGMLType.doubleQuantCompanionName(of: info.name)
+        guard let companion = file.tensor(named: name) else { throw FormatError(file: file.path, .tensorNotFound(name)) }
+        guard companion.type == .F32 else {
+            throw CodecError.unsupportedType(tensor: name, type: companion.type.name + " (an NF4_DQ companion must be F32)")
+        }
+        return file.data(for: companion).bindMemory(to: Float.self)
+    }
+}

@@ -1,0 +1,60 @@
+import QuantCore
+/// Hugging Face llama tensor names → GGUF names (gguf-py `tensor_mapping.py` for LLAMA), with
+/// the shape config.json implies and whether the rows need llama.cpp's RoPE permutation.
+struct HFTensorMapping: Equatable {
+    enum RowPermutation: Equatable {
+        /// q/k rows: from rotate-half to llama.cpp's interleaved pairs, per head.
+        case rope(heads: Int)
+    }
+
+    let hfName: String
+    let ggufName: String
+    /// numpy/safetensors shape (slowest dimension first).
+    let hfShape: [UInt64]
+    let permutation: RowPermutation?
+
+    /// Per-layer suffixes: HF suffix, GGUF suffix, shape from the config, permutation.
+    private static func layerTable(_ c: HFLlamaConfig) -> [(String, String, [Int], RowPermutation?)] {
+        let e = c.embeddingLength, f = c.feedForwardLength
+        let q = c.headCount * c.headDimension, kv = c.headCountKV * c.headDimension
+        return [
+            ("input_layernorm.weight", "attn_norm.weight", [e], nil),
+            ("self_attn.q_proj.weight", "attn_q.weight", [q, e], .rope(heads: c.headCount)),
+            ("self_attn.k_proj.weight", "attn_k.weight", [kv, e], .rope(heads: c.headCountKV)),
+            ("self_attn.v_proj.weight", "attn_v.weight", [kv, e], nil),
+            ("self_attn.o_proj.weight", "attn_output.weight", [e, q], nil),
+            ("post_attention_layernorm.weight", "ffn_norm.weight", [e], nil),
+            ("mlp.gate_proj.weight", "ffn_gate.weight", [f, e], nil),
+            ("mlp.up_proj.weight", "ffn_up.weight", [f, e], nil),
+            ("mlp.down_proj.weight", "ffn_down.weight", [e, f], nil),
+        ]
+    }
+
+    /// Every tensor a checkpoint of this config must (or, for `lm_head`, may) hold.
+    static func expected(for config: HFLlamaConfig) -> (required: [HFTensorMapping], optional: [HFTensorMapping]) {
+        func shape(_ dims: [Int]) -> [UInt64] { dims.map(UInt64.init) }
+        let v = config.vocabularySize, e = config.embeddingLength
+        var required = [
+            HFTensorMapping(hfName: "model.embed_tokens.weight", ggufName: "token_embd.weight", hfShape: shape([v, e]), permutation: nil),
+            HFTensorMapping(hfName: "model.norm.weight", ggufName: "output_norm.weight", hfShape: shape([e]), permutation: nil),
+        ]
+        for layer in 0..<config.layerCount {
+            for (hf, gguf, dims, permutation) in layerTable(config) {
+                required.append(HFTensorMapping(hfName: "model.layers.\(layer).\(hf)", ggufName: "blk.\(layer).\(gguf)",
+                                                hfShape: shape(dims), permutation: permutation))
+            }
+        }
+        let output = HFTensorMapping(hfName: "lm_head.weight", ggufName: "output.weight", hfShape: shape([v, e]), permutation: nil)
+        return (required, [output])
+    }
+
+    /// Checkpoint tensors that carry no weights (buffers some exporters save).
+    static func isIgnored(_ hfName: String) -> Bool { hfName.hasSuffix("rotary_emb.inv_freq") }
+}
+
+/// Row `r` of the output takes row `ropeSourceRow(r)` of the input: per head of `headDimension`
+/// rows, convert_hf_to_gguf.py's `reshape(heads, 2, hd/2, …).swapaxes(1, 2)`.
+func ropeSourceRow(_ row: Int, headDimension: Int) -> Int {
+    let head = row / headDimension, within = row % headDimension, half = headDimension / 2
+    return head * headDimension + (within % 2) * half + within / 2
+}
