@@ -3,7 +3,7 @@
 // Usage: QuantizeAndMeasure CHECKPOINT_FOLDER TEXT_FILE OUTPUT_FOLDER
 import Foundation
 import Inference
-import QuantCore
+import QuantConversion
 
 let arguments = CommandLine.arguments
 guard arguments.count == 4 else { fatalError("usage: QuantizeAndMeasure CHECKPOINT TEXT OUTPUT_FOLDER") }
