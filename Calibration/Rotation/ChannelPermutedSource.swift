@@ -49,19 +49,19 @@ public struct ChannelPermutedSource: ConversionSourceDecorator {
         }
         var tensors: [SourceTensor] = [], moves: [Move?] = []
         for tensor in base.tensors {
-            let parts = tensor.name.split(separator: ".")
-            let role = parts.count == 4 && parts[0] == "blk" ? String(parts[2]) : String(parts[0])
-            let layer = parts.count == 4 ? Int(parts[1]).flatMap { $0 < layers.count ? layers[$0] : nil } : nil
+            guard let (role, index) = LlamaTensor.parse(tensor.name), index.map({ $0 < layers.count }) ?? true else {
+                throw PermutationError.unknownTensor(tensor.name)
+            }
+            let layer = index.map { layers[$0] }
             let move: Move?
             switch (role, layer) {
-            case ("rope_freqs", _): move = nil
-            case ("token_embd", _), ("output", _): move = Move(columns: residual)
-            case ("output_norm", _), ("attn_norm", _?), ("ffn_norm", _?): move = Move(columns: residual)
-            case ("attn_q", _?), ("attn_k", _?): move = Move(columns: residual)
-            case let ("attn_v", l?): move = Move(columns: residual, rows: l.valueRows)
-            case let ("attn_output", l?): move = Move(columns: l.outputColumns, rows: residual)
-            case let ("ffn_gate", l?), let ("ffn_up", l?): move = Move(columns: residual, rows: l.ffn)
-            case let ("ffn_down", l?): move = Move(columns: l.ffn, rows: residual)
+            case (.ropeFrequencies, _): move = nil
+            case (.tokenEmbedding, _), (.output, _), (.outputNorm, _), (.attentionNorm, _), (.ffnNorm, _),
+                 (.attentionQ, _), (.attentionK, _): move = Move(columns: residual)
+            case let (.attentionV, l?): move = Move(columns: residual, rows: l.valueRows)
+            case let (.attentionOutput, l?): move = Move(columns: l.outputColumns, rows: residual)
+            case let (.ffnGate, l?), let (.ffnUp, l?): move = Move(columns: residual, rows: l.ffn)
+            case let (.ffnDown, l?): move = Move(columns: l.ffn, rows: residual)
             default: throw PermutationError.unknownTensor(tensor.name)
             }
             if let move {

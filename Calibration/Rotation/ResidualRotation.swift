@@ -57,20 +57,18 @@ public struct ResidualRotation: Sendable {
     /// The role of every tensor of a llama model, or nil for a tensor the rotation does not
     /// know (biases, other architectures): rotating around it would change the function.
     public static func role(of name: String) -> Role? {
-        if name == "token_embd.weight" { return .embedding }
-        if name == "output.weight" { return .reader(norm: "output_norm.weight", headRows: false) }
-        if name == "output_norm.weight" { return .unitNorm }
-        if name == "rope_freqs.weight" { return .unchanged }
-        guard let layer = TensorCategory.layerIndex(of: name) else { return nil }
-        let block = "blk.\(layer)."
-        switch String(name.dropFirst(block.count)) {
-        case "attn_norm.weight", "ffn_norm.weight": return .unitNorm
-        case "attn_q.weight", "attn_k.weight": return .reader(norm: block + "attn_norm.weight", headRows: false)
-        case "attn_v.weight": return .reader(norm: block + "attn_norm.weight", headRows: true)
-        case "ffn_gate.weight", "ffn_up.weight": return .reader(norm: block + "ffn_norm.weight", headRows: false)
-        case "attn_output.weight": return .writer(headColumns: true)
-        case "ffn_down.weight": return .writer(headColumns: false)
-        default: return nil
+        guard let (tensor, layer) = LlamaTensor.parse(name) else { return nil }
+        let l = layer ?? 0
+        switch tensor {
+        case .tokenEmbedding: return .embedding
+        case .output: return .reader(norm: LlamaTensor.outputNorm.name(), headRows: false)
+        case .outputNorm, .attentionNorm, .ffnNorm: return .unitNorm
+        case .ropeFrequencies: return .unchanged
+        case .attentionQ, .attentionK: return .reader(norm: LlamaTensor.attentionNorm.name(layer: l), headRows: false)
+        case .attentionV: return .reader(norm: LlamaTensor.attentionNorm.name(layer: l), headRows: true)
+        case .ffnGate, .ffnUp: return .reader(norm: LlamaTensor.ffnNorm.name(layer: l), headRows: false)
+        case .attentionOutput: return .writer(headColumns: true)
+        case .ffnDown: return .writer(headColumns: false)
         }
     }
 

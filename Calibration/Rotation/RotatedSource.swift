@@ -57,13 +57,13 @@ public struct RotatedSource: ConversionSourceDecorator {
             tensors.append(role == .unchanged ? tensor : SourceTensor(name: tensor.name, shape: tensor.shape, type: .F32))
             roles.append(role)
         }
-        for name in ["token_embd.weight", "output_norm.weight"] where baseIndex[name] == nil { throw RotationError.missingTensor(name) }
-        if baseIndex["output.weight"] == nil {
+        for name in [LlamaTensor.tokenEmbedding.name(), LlamaTensor.outputNorm.name()] where baseIndex[name] == nil { throw RotationError.missingTensor(name) }
+        if baseIndex[LlamaTensor.output.name()] == nil {
             // Tied: the head reads the embedding through output_norm's weight, which the
             // embedding itself must not carry, so the head becomes its own tensor.
-            let embedding = base.tensors[baseIndex["token_embd.weight"]!]
-            tensors.append(SourceTensor(name: "output.weight", shape: embedding.shape, type: .F32))
-            roles.append(ResidualRotation.role(of: "output.weight")!)
+            let embedding = base.tensors[baseIndex[LlamaTensor.tokenEmbedding.name()]!]
+            tensors.append(SourceTensor(name: LlamaTensor.output.name(), shape: embedding.shape, type: .F32))
+            roles.append(ResidualRotation.role(of: LlamaTensor.output.name())!)
         }
         self.tensors = tensors
         self.roles = roles
@@ -99,7 +99,7 @@ public struct RotatedSource: ConversionSourceDecorator {
             values = rotation.rotateRows(try base.floats(index))
         case let .reader(norm, headRows):
             // The untied head of a tied model reads the embedding's values.
-            let weights = try base.floats(baseIndex[tensors[index].name] ?? baseIndex["token_embd.weight"]!)
+            let weights = try base.floats(baseIndex[tensors[index].name] ?? baseIndex[LlamaTensor.tokenEmbedding.name()]!)
             values = rotation.rotateReader(weights, norm: try floats(named: norm), headRows: headRows)
         case let .writer(headColumns):
             values = rotation.rotateWriter(try base.floats(index), headColumns: headColumns)

@@ -22,12 +22,11 @@ public enum SmoothingSite: String, CaseIterable, Sendable, Codable {
 
     /// The tensor that produces the activation and how it absorbs 1/s.
     public func producer(layer: Int) -> (name: String, fold: SmoothQuantPlan.Transform.Kind) {
-        let block = "blk.\(layer)."
         switch self {
-        case .attentionInput: return (block + "attn_norm.weight", .divideElements)
-        case .ffnInput: return (block + "ffn_norm.weight", .divideElements)
-        case .ffnDownInput: return (block + "ffn_up.weight", .divideRows)
-        case .attentionOutputInput: return (block + "attn_v.weight", .divideRows)
+        case .attentionInput: return (LlamaTensor.attentionNorm.name(layer: layer), .divideElements)
+        case .ffnInput: return (LlamaTensor.ffnNorm.name(layer: layer), .divideElements)
+        case .ffnDownInput: return (LlamaTensor.ffnUp.name(layer: layer), .divideRows)
+        case .attentionOutputInput: return (LlamaTensor.attentionV.name(layer: layer), .divideRows)
         }
     }
 

@@ -1,3 +1,5 @@
+import QuantFormats
+
 /// Where in the forward pass an activation matrix is observed: the input of one group of linear
 /// layers (the tensors that multiply it).
 public enum ActivationSite: String, CaseIterable, Sendable, Codable {
@@ -12,17 +14,19 @@ public enum ActivationSite: String, CaseIterable, Sendable, Codable {
     /// output_norm's output, the input of the output head (not per layer).
     case outputInput = "output_in"
 
-    /// The GGUF weight tensors this activation multiplies, for layer `layer`.
-    public func tensorNames(layer: Int) -> [String] {
-        let block = "blk.\(layer)."
+    /// The weight tensors this activation multiplies.
+    public var tensors: [LlamaTensor] {
         switch self {
-        case .attentionInput: return ["attn_q", "attn_k", "attn_v"].map { block + $0 + ".weight" }
-        case .attentionOutputInput: return [block + "attn_output.weight"]
-        case .ffnInput: return [block + "ffn_gate.weight", block + "ffn_up.weight"]
-        case .ffnDownInput: return [block + "ffn_down.weight"]
-        case .outputInput: return ["output.weight"]
+        case .attentionInput: [.attentionQ, .attentionK, .attentionV]
+        case .attentionOutputInput: [.attentionOutput]
+        case .ffnInput: [.ffnGate, .ffnUp]
+        case .ffnDownInput: [.ffnDown]
+        case .outputInput: [.output]
         }
     }
+
+    /// The GGUF weight tensors this activation multiplies, for layer `layer`.
+    public func tensorNames(layer: Int) -> [String] { tensors.map { $0.name(layer: layer) } }
 
     /// A stable name for statistics files: `blk.<layer>.<site>`, or the site alone for the output.
     public func key(layer: Int) -> String { self == .outputInput ? rawValue : "blk.\(layer).\(rawValue)" }

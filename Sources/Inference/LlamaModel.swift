@@ -27,8 +27,8 @@ public final class LlamaModel: @unchecked Sendable {
     public init(path: String) throws {
         file = try GGUFFile(path: path)
         tokenizer = try Tokenizer(metadata: file.metadata)
-        guard let embedding = file.tensor(named: "token_embd.weight"), embedding.shape.count == 2 else {
-            throw InferenceError.missingTensor("token_embd.weight")
+        guard let embedding = file.tensor(named: LlamaTensor.tokenEmbedding.name()), embedding.shape.count == 2 else {
+            throw InferenceError.missingTensor(LlamaTensor.tokenEmbedding.name())
         }
         configuration = try LlamaConfiguration(metadata: file.metadata, vocabularySize: Int(embedding.shape[1]))
         weights = try LlamaWeights(file: file, configuration: configuration)

@@ -32,25 +32,25 @@ public struct LlamaWeights: Sendable {
             return try WeightMatrix(name: name, info: info, file: file).floats()
         }
         let d = c.embeddingLength, kv = c.kvDimension, f = c.feedForwardLength
-        tokenEmbedding = try matrix("token_embd.weight", rows: c.vocabularySize, columns: d)
+        typealias T = LlamaTensor
+        tokenEmbedding = try matrix(T.tokenEmbedding.name(), rows: c.vocabularySize, columns: d)
         layers = try (0..<c.blockCount).map { i in
-            let p = "blk.\(i)."
-            return LlamaLayerWeights(
-                attentionNorm: try vector(p + "attn_norm.weight", length: d),
-                query: try matrix(p + "attn_q.weight", rows: d, columns: d),
-                key: try matrix(p + "attn_k.weight", rows: kv, columns: d),
-                value: try matrix(p + "attn_v.weight", rows: kv, columns: d),
-                attentionOutput: try matrix(p + "attn_output.weight", rows: d, columns: d),
-                ffnNorm: try vector(p + "ffn_norm.weight", length: d),
-                gate: try matrix(p + "ffn_gate.weight", rows: f, columns: d),
-                up: try matrix(p + "ffn_up.weight", rows: f, columns: d),
-                down: try matrix(p + "ffn_down.weight", rows: d, columns: f))
+            LlamaLayerWeights(
+                attentionNorm: try vector(T.attentionNorm.name(layer: i), length: d),
+                query: try matrix(T.attentionQ.name(layer: i), rows: d, columns: d),
+                key: try matrix(T.attentionK.name(layer: i), rows: kv, columns: d),
+                value: try matrix(T.attentionV.name(layer: i), rows: kv, columns: d),
+                attentionOutput: try matrix(T.attentionOutput.name(layer: i), rows: d, columns: d),
+                ffnNorm: try vector(T.ffnNorm.name(layer: i), length: d),
+                gate: try matrix(T.ffnGate.name(layer: i), rows: f, columns: d),
+                up: try matrix(T.ffnUp.name(layer: i), rows: f, columns: d),
+                down: try matrix(T.ffnDown.name(layer: i), rows: d, columns: f))
         }
-        outputNorm = try vector("output_norm.weight", length: d)
-        output = file.tensor(named: "output.weight") != nil
-            ? try matrix("output.weight", rows: c.vocabularySize, columns: d) : tokenEmbedding
-        ropeFrequencyFactors = file.tensor(named: "rope_freqs.weight") != nil
-            ? try vector("rope_freqs.weight", length: c.ropeDimensionCount / 2) : nil
+        outputNorm = try vector(T.outputNorm.name(), length: d)
+        output = file.tensor(named: T.output.name()) != nil
+            ? try matrix(T.output.name(), rows: c.vocabularySize, columns: d) : tokenEmbedding
+        ropeFrequencyFactors = file.tensor(named: T.ropeFrequencies.name()) != nil
+            ? try vector(T.ropeFrequencies.name(), length: c.ropeDimensionCount / 2) : nil
     }
 
     /// These weights with the matrix named `matrix.name` swapped for `matrix` (both roles of a
@@ -74,17 +74,12 @@ public struct LlamaWeights: Sendable {
     /// These weights with the block norm named `name` (`blk.N.attn_norm.weight` or
     /// `blk.N.ffn_norm.weight`) replaced by `values`; false when there is no such norm.
     mutating func replaceNorm(named name: String, with values: [Float]) -> Bool {
-        for i in layers.indices {
-            let prefix = "blk.\(i)."
-            if name == prefix + "attn_norm.weight", values.count == layers[i].attentionNorm.count {
-                layers[i].attentionNorm = values
-                return true
-            }
-            if name == prefix + "ffn_norm.weight", values.count == layers[i].ffnNorm.count {
-                layers[i].ffnNorm = values
-                return true
-            }
+        guard let (tensor, index) = LlamaTensor.parse(name), let layer = index, layers.indices.contains(layer) else { return false }
+        switch tensor {
+        case .attentionNorm where values.count == layers[layer].attentionNorm.count: layers[layer].attentionNorm = values
+        case .ffnNorm where values.count == layers[layer].ffnNorm.count: layers[layer].ffnNorm = values
+        default: return false
         }
-        return false
+        return true
     }
 }

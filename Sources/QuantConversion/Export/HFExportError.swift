@@ -1,4 +1,3 @@
-import QuantCore
 /// Why a GGUF file cannot be exported as a Hugging Face checkpoint, with the file it concerns.
 public struct HFExportError: Error, Equatable, CustomStringConvertible {
     public enum Reason: Equatable, Sendable {

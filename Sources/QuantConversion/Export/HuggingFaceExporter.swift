@@ -46,8 +46,8 @@ public struct HuggingFaceExporter {
     public init(source: any ConversionSource, dtype: DType? = nil, maxShardBytes: UInt64 = defaultMaxShardBytes) throws {
         self.source = source
         let names = Set(source.tensors.map(\.name))
-        let ropeFactors = try source.tensors.firstIndex { $0.name == "rope_freqs.weight" }.map { try source.floats($0) }
-        config = try HFLlamaConfig(gguf: source.metadata, file: source.path, tied: !names.contains("output.weight"), ropeFactors: ropeFactors)
+        let ropeFactors = try source.tensors.firstIndex { $0.name == LlamaTensor.ropeFrequencies.name() }.map { try source.floats($0) }
+        config = try HFLlamaConfig(gguf: source.metadata, file: source.path, tied: !names.contains(LlamaTensor.output.name()), ropeFactors: ropeFactors)
         let matrixTypes = Set(source.tensors.filter { $0.shape.count > 1 }.map(\.type))
         self.dtype = dtype ?? DType.allCases.first { matrixTypes == [$0.ggmlType] } ?? .bf16
 
@@ -72,7 +72,7 @@ public struct HuggingFaceExporter {
             if case let .rope(h)? = mapping.permutation { heads = h }
             planned.append(PlannedTensor(hfName: mapping.hfName, shape: mapping.hfShape, sourceIndex: index, shard: shard, ropeHeads: heads, bytes: bytes, dtype: dtype))
         }
-        for tensor in source.tensors where byGGUFName[tensor.name] == nil && tensor.name != "rope_freqs.weight" {
+        for tensor in source.tensors where byGGUFName[tensor.name] == nil && tensor.name != LlamaTensor.ropeFrequencies.name() {
             throw HFExportError(file: source.path, .unexpectedTensor(tensor.name))
         }
         tensors = planned

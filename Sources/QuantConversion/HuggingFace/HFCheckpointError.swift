@@ -1,4 +1,3 @@
-import QuantCore
 /// Why a Hugging Face checkpoint cannot be converted, with the file it concerns.
 public struct HFCheckpointError: Error, Equatable, CustomStringConvertible {
     public enum Reason: Equatable, Sendable {

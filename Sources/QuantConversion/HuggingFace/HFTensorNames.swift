@@ -1,4 +1,6 @@
 import QuantCore
+import QuantFormats
+
 /// Hugging Face llama tensor names → GGUF names (gguf-py `tensor_mapping.py` for LLAMA), with
 /// the shape config.json implies and whether the rows need llama.cpp's RoPE permutation.
 struct HFTensorMapping: Equatable {
@@ -14,19 +16,19 @@ struct HFTensorMapping: Equatable {
     let permutation: RowPermutation?
 
     /// Per-layer suffixes: HF suffix, GGUF suffix, shape from the config, permutation.
-    private static func layerTable(_ c: HFLlamaConfig) -> [(String, String, [Int], RowPermutation?)] {
+    private static func layerTable(_ c: HFLlamaConfig) -> [(String, LlamaTensor, [Int], RowPermutation?)] {
         let e = c.embeddingLength, f = c.feedForwardLength
         let q = c.headCount * c.headDimension, kv = c.headCountKV * c.headDimension
         return [
-            ("input_layernorm.weight", "attn_norm.weight", [e], nil),
-            ("self_attn.q_proj.weight", "attn_q.weight", [q, e], .rope(heads: c.headCount)),
-            ("self_attn.k_proj.weight", "attn_k.weight", [kv, e], .rope(heads: c.headCountKV)),
-            ("self_attn.v_proj.weight", "attn_v.weight", [kv, e], nil),
-            ("self_attn.o_proj.weight", "attn_output.weight", [e, q], nil),
-            ("post_attention_layernorm.weight", "ffn_norm.weight", [e], nil),
-            ("mlp.gate_proj.weight", "ffn_gate.weight", [f, e], nil),
-            ("mlp.up_proj.weight", "ffn_up.weight", [f, e], nil),
-            ("mlp.down_proj.weight", "ffn_down.weight", [e, f], nil),
+            ("input_layernorm.weight", .attentionNorm, [e], nil),
+            ("self_attn.q_proj.weight", .attentionQ, [q, e], .rope(heads: c.headCount)),
+            ("self_attn.k_proj.weight", .attentionK, [kv, e], .rope(heads: c.headCountKV)),
+            ("self_attn.v_proj.weight", .attentionV, [kv, e], nil),
+            ("self_attn.o_proj.weight", .attentionOutput, [e, q], nil),
+            ("post_attention_layernorm.weight", .ffnNorm, [e], nil),
+            ("mlp.gate_proj.weight", .ffnGate, [f, e], nil),
+            ("mlp.up_proj.weight", .ffnUp, [f, e], nil),
+            ("mlp.down_proj.weight", .ffnDown, [e, f], nil),
         ]
     }
 
@@ -35,16 +37,16 @@ struct HFTensorMapping: Equatable {
         func shape(_ dims: [Int]) -> [UInt64] { dims.map(UInt64.init) }
         let v = config.vocabularySize, e = config.embeddingLength
         var required = [
-            HFTensorMapping(hfName: "model.embed_tokens.weight", ggufName: "token_embd.weight", hfShape: shape([v, e]), permutation: nil),
-            HFTensorMapping(hfName: "model.norm.weight", ggufName: "output_norm.weight", hfShape: shape([e]), permutation: nil),
+            HFTensorMapping(hfName: "model.embed_tokens.weight", ggufName: LlamaTensor.tokenEmbedding.name(), hfShape: shape([v, e]), permutation: nil),
+            HFTensorMapping(hfName: "model.norm.weight", ggufName: LlamaTensor.outputNorm.name(), hfShape: shape([e]), permutation: nil),
         ]
         for layer in 0..<config.layerCount {
             for (hf, gguf, dims, permutation) in layerTable(config) {
-                required.append(HFTensorMapping(hfName: "model.layers.\(layer).\(hf)", ggufName: "blk.\(layer).\(gguf)",
+                required.append(HFTensorMapping(hfName: "model.layers.\(layer).\(hf)", ggufName: gguf.name(layer: layer),
                                                 hfShape: shape(dims), permutation: permutation))
             }
         }
-        let output = HFTensorMapping(hfName: "lm_head.weight", ggufName: "output.weight", hfShape: shape([v, e]), permutation: nil)
+        let output = HFTensorMapping(hfName: "lm_head.weight", ggufName: LlamaTensor.output.name(), hfShape: shape([v, e]), permutation: nil)
         return (required, [output])
     }
 

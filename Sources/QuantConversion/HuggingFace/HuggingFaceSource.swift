@@ -64,7 +64,7 @@ public final class HuggingFaceSource: ConversionSource, @unchecked Sendable {
             found.append((SourceTensor(name: mapping.ggufName, shape: mapping.hfShape.reversed(), type: type), .checkpoint(entry, mapping)))
         }
         if let factors = config.llama3RopeFactors {
-            found.append((SourceTensor(name: "rope_freqs.weight", shape: [UInt64(factors.count)], type: .F32), .generated(factors)))
+            found.append((SourceTensor(name: LlamaTensor.ropeFrequencies.name(), shape: [UInt64(factors.count)], type: .F32), .generated(factors)))
         }
         let order = TensorTypePlanner.llamaOrder(found.map(\.0.name))
         tensors = order.map { found[$0].0 }

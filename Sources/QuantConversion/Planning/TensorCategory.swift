@@ -1,4 +1,3 @@
-import QuantCore
 /// The broad role of a tensor, from its GGUF name, as llama.cpp's quantizer classifies it
 /// (`tensor_get_category` in llama-quant.cpp): mix presets give roles, not names, their types.
 public enum TensorCategory: String, Sendable, CaseIterable {
