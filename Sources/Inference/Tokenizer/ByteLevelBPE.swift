@@ -29,8 +29,11 @@ struct ByteLevelBPE: TokenizerModel {
     let tokenIDs: [String: Int32]
     let mergeRanks: [String: Int]  // "left right" → rank
     let preTokenizer: PreTokenizer
+    /// A piece that is itself a token becomes that token without merging (llama.cpp's
+    /// `ignore_merges`, Llama 3's tokenizers).
+    let ignoresMerges: Bool
 
-    init(tokens: [String], merges: [String], preTokenizer: PreTokenizer) {
+    init(tokens: [String], merges: [String], preTokenizer: PreTokenizer, ignoresMerges: Bool = false) {
         self.tokens = tokens
         var ids: [String: Int32] = [:]
         ids.reserveCapacity(tokens.count)
@@ -41,6 +44,7 @@ struct ByteLevelBPE: TokenizerModel {
         for (rank, merge) in merges.enumerated() where ranks[merge] == nil { ranks[merge] = rank }
         mergeRanks = ranks
         self.preTokenizer = preTokenizer
+        self.ignoresMerges = ignoresMerges
     }
 
     func encode(_ text: String) -> [Int32] {
@@ -58,7 +62,7 @@ struct ByteLevelBPE: TokenizerModel {
                 output.append(contentsOf: cached)
                 continue
             }
-            let ids = encodeWord(key)
+            let ids = ignoresMerges ? tokenIDs[key].map { [$0] } ?? encodeWord(key) : encodeWord(key)
             if cache.count < 100_000 { cache[key] = ids }
             output.append(contentsOf: ids)
         }

@@ -9,12 +9,20 @@ struct PreTokenizer {
         /// GPT-2's `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`,
         /// hand-written as llama.cpp's `unicode_regex_split_custom_gpt2`.
         case gpt2
+        /// Llama 3's `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
+        /// hand-written as llama.cpp's `unicode_regex_split_custom_llama3`.
+        case llama3
     }
+
+    /// Pre-tokenizers whose vocabulary also skips BPE for a piece that is itself a token
+    /// (llama.cpp's `ignore_merges`, set for these pre-tokenizer types).
+    static let ignoresMerges: Set<String> = ["llama3", "llama-bpe"]
 
     static let registry: [String: [Stage]] = {
         var table: [String: [Stage]] = [:]
         for name in ["gpt2", "mpt", "olmo", "jais", "default"] { table[name] = [.gpt2] }
         for name in ["starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva"] { table[name] = [.isolateDigits, .gpt2] }
+        for name in ignoresMerges { table[name] = [.llama3] }
         return table
     }()
 
@@ -38,6 +46,7 @@ struct PreTokenizer {
                 switch stage {
                 case .isolateDigits: Self.isolateDigits(piece, classes, into: &next)
                 case .gpt2: Self.gpt2(piece, scalars, classes, into: &next)
+                case .llama3: Self.llama3(piece, scalars, classes, into: &next)
                 }
             }
             pieces = next
@@ -116,6 +125,66 @@ struct PreTokenizer {
                 emit(pos + whitespace)
                 continue
             }
+            emit(pos + 1)
+        }
+    }
+
+    private static func llama3(_ piece: Range<Int>, _ scalars: [Unicode.Scalar], _ classes: [CodepointClass], into out: inout [Range<Int>]) {
+        let end = piece.upperBound
+        @inline(__always) func cpt(_ i: Int) -> UInt32 { i < end ? scalars[i].value : UInt32.max }
+        @inline(__always) func flags(_ i: Int) -> CodepointClass { i < end ? classes[i] : [] }
+        @inline(__always) func lower(_ c: UInt32) -> UInt32 { (65...90).contains(c) ? c + 32 : c }
+        func ascii(_ c: Character) -> UInt32 { UInt32(c.asciiValue!) }
+        let apostrophe = ascii("'"), space = ascii(" "), cr = ascii("\r"), lf = ascii("\n")
+        var start = piece.lowerBound, pos = start
+        func emit(_ to: Int) {
+            if to > start { out.append(start..<to) }
+            start = to
+            pos = to
+        }
+        while pos < end {
+            let c = cpt(pos), f = flags(pos)
+            // (?i:'s|'t|'re|'ve|'m|'ll|'d)
+            if c == apostrophe && pos + 1 < end {
+                let n1 = lower(cpt(pos + 1))
+                if [ascii("s"), ascii("t"), ascii("m"), ascii("d")].contains(n1) { emit(pos + 2); continue }
+                if pos + 2 < end {
+                    let n2 = lower(cpt(pos + 2))
+                    if (n1 == ascii("r") && n2 == ascii("e")) || (n1 == ascii("v") && n2 == ascii("e")) || (n1 == ascii("l") && n2 == ascii("l")) {
+                        emit(pos + 3); continue
+                    }
+                }
+            }
+            // [^\r\n\p{L}\p{N}]?\p{L}+
+            if !(c == cr || c == lf || f.contains(.number)) && (f.contains(.letter) || flags(pos + 1).contains(.letter)) {
+                var p = pos + 1
+                while flags(p).contains(.letter) { p += 1 }
+                emit(p); continue
+            }
+            // \p{N}{1,3}
+            if f.contains(.number) {
+                var p = pos
+                while flags(p).contains(.number) && p - pos < 3 { p += 1 }
+                emit(p); continue
+            }
+            // <space>?[^\s\p{L}\p{N}]+[\r\n]*
+            var f2 = c == space ? flags(pos + 1) : f
+            if f2.isDisjoint(with: [.whitespace, .letter, .number]) && f2.contains(.present) {
+                var p = pos + (c == space ? 1 : 0)
+                while f2.isDisjoint(with: [.whitespace, .letter, .number]) && f2.contains(.present) { p += 1; f2 = flags(p) }
+                while cpt(p) == cr || cpt(p) == lf { p += 1 }
+                emit(p); continue
+            }
+            // \s*[\r\n]+ , \s+(?!\S) , \s+
+            var whitespace = 0, lastLineBreakEnd = 0
+            while flags(pos + whitespace).contains(.whitespace) {
+                let c2 = cpt(pos + whitespace)
+                if c2 == cr || c2 == lf { lastLineBreakEnd = pos + whitespace + 1 }
+                whitespace += 1
+            }
+            if lastLineBreakEnd > 0 { emit(lastLineBreakEnd); continue }
+            if whitespace > 1 && cpt(pos + whitespace) != UInt32.max { emit(pos + whitespace - 1); continue }
+            if whitespace > 0 { emit(pos + whitespace); continue }
             emit(pos + 1)
         }
     }

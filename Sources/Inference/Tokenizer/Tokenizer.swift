@@ -52,8 +52,9 @@ public final class Tokenizer: @unchecked Sendable {
             guard let merges = metadata.array(GGUFKey.Tokenizer.merges)?.strings else {
                 throw InferenceError.missingMetadata(key: GGUFKey.Tokenizer.merges)
             }
-            let pre = try PreTokenizer(name: metadata.string(GGUFKey.Tokenizer.pre) ?? "default")
-            model = ByteLevelBPE(tokens: tokens, merges: merges, preTokenizer: pre)
+            let name = metadata.string(GGUFKey.Tokenizer.pre) ?? "default"
+            model = ByteLevelBPE(tokens: tokens, merges: merges, preTokenizer: try PreTokenizer(name: name),
+                                 ignoresMerges: PreTokenizer.ignoresMerges.contains(name))
         case .llama:
             guard let scores = metadata.array(GGUFKey.Tokenizer.scores)?.floats, scores.count == tokens.count else {
                 throw InferenceError.missingMetadata(key: GGUFKey.Tokenizer.scores)
