@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Before/after for a change that must not move speed: two quantkit binaries, by turns (A, B, A,
+# B, …), on the same files — convert to Q4_K_M (wall time) and perplexity over a few chunks
+# (tokens/s from --json) — and the median of each. This machine's speed drifts by up to 2× in
+# minutes, so only turns within one run compare.
+# Usage: compare_builds.sh QUANTKIT_A QUANTKIT_B MODEL_F16.gguf TEXT [ROUNDS=3] [CHUNKS=4]
+set -euo pipefail
+a=$1 b=$2 model=$3 text=$4 rounds=${5:-3} chunks=${6:-4}
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+"$a" convert "$model" -o "$work/q4km.gguf" --type Q4_K_M --quiet >/dev/null
+median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+for build in a b; do : > "$work/convert-$build"; : > "$work/ppl-f16-$build"; : > "$work/ppl-q4-$build"; done
+for round in $(seq "$rounds"); do
+  for build in a b; do
+    bin=${!build}
+    python3 -c 'import subprocess, sys, time; t = time.perf_counter(); subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); print(time.perf_counter() - t)' \
+      "$bin" convert "$model" -o "$work/out-$build.gguf" --type Q4_K_M --quiet >> "$work/convert-$build"
+    for kind in f16 q4; do
+      file=$model; [ $kind = q4 ] && file=$work/q4km.gguf
+      "$bin" perplexity "$file" -f "$text" --chunks "$chunks" --json 2>/dev/null \
+        | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["chunks"] * r["ctx"] / r["seconds"])' >> "$work/ppl-$kind-$build"
+    done
+  done
+done
+printf '%-28s %12s %12s %8s\n' measure A B B/A
+for m in convert ppl-f16 ppl-q4; do
+  ma=$(median < "$work/$m-a") mb=$(median < "$work/$m-b")
+  unit=$([ $m = convert ] && echo "s (Q4_K_M)" || echo "tokens/s")
+  printf '%-28s %12.2f %12.2f %8.3f\n' "$m $unit" "$ma" "$mb" "$(python3 -c "print($mb / $ma)")"
+done
