@@ -18,7 +18,7 @@ for round in $(seq "$rounds"); do
     for kind in f16 q4; do
       file=$model; [ $kind = q4 ] && file=$work/q4km.gguf
       "$bin" perplexity "$file" -f "$text" --chunks "$chunks" --json 2>/dev/null \
-        | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["chunks"] * r["ctx"] / r["seconds"])' >> "$work/ppl-$kind-$build"
+        | python3 -c 'import json,sys; r=json.load(sys.stdin); print(len(r["chunks"]) * r["ctx"] / r["seconds"])' >> "$work/ppl-$kind-$build"
     done
   done
 done
