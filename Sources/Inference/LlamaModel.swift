@@ -11,16 +11,8 @@ public final class LlamaModel: @unchecked Sendable {
     public let weights: LlamaWeights
     public let tokenizer: Tokenizer
     public var threads = ProcessInfo.activeCores
-    /// Single-token products of quantized weights use int8 activations and integer kernels
-    /// (llama.cpp's method, 2–3× faster); false keeps activations f32.
-    public var integerActivations = MatMul.integerActivationsByDefault
-    /// Every product rounds its activations as llama.cpp's CPU backend does for the weight type
-    /// (q8_0, q8_K, f16 — `LlamaCppActivations`), so logits follow llama.cpp's own arithmetic;
-    /// overrides `integerActivations`.
-    public var llamaCppRounding = false
-    /// W8A8 mode: the int8 form of every linear layer of the blocks, by tensor name (see `enableW8A8`).
-    var int8Weights: [String: Int8Matrix] = [:]
-    public var isW8A8: Bool { !int8Weights.isEmpty }
+    /// How the linear layers multiply (`LinearArithmetic`): the stored weights by default.
+    public var arithmetic: any LinearArithmetic = StoredWeightArithmetic()
     /// Sees the input of every linear layer (calibration); nil in normal runs.
     public weak var observer: (any ActivationObserver)?
 
@@ -40,8 +32,7 @@ public final class LlamaModel: @unchecked Sendable {
         tokenizer = model.tokenizer
         self.weights = weights
         threads = model.threads
-        integerActivations = model.integerActivations
-        llamaCppRounding = model.llamaCppRounding
+        arithmetic = model.arithmetic
     }
 
     /// This model with one weight matrix stored as `bytes` of `type` instead: the rest is shared,
@@ -215,8 +206,7 @@ public final class LlamaModel: @unchecked Sendable {
         }
         observe(.outputInput, 0, finalNormed, n, d)
         var logits = [Float](repeating: 0, count: n * c.vocabularySize)
-        MatMul.multiply(finalNormed, tokens: n, by: weights.output, into: &logits, threads: threads, integerActivations: integerActivations,
-                        llamaCppRounding: llamaCppRounding)
+        linear(finalNormed, n, weights.output, &logits)
         return logits
     }
 }

@@ -23,6 +23,12 @@ public protocol BlockCodec: SendableMetatype {
     static var type: GGMLType { get }
     /// The block's fields in order; their sizes sum to the trait table's bytes per block.
     static var fields: [BlockField] { get }
+    /// The activations llama.cpp's CPU backend multiplies this type with (ggml-cpu's
+    /// `type_traits_cpu[type].vec_dot_type`); `.exact` (the default) for types llama.cpp cannot run.
+    static var llamaCppActivations: LlamaCppActivations { get }
+    /// llama-quantize's `tensor_type_fallback` for a tensor whose rows are not whole blocks of this
+    /// type; nil (the default) goes straight to F16.
+    static var fallbackType: GGMLType? { get }
 
     /// llama.cpp's default quantizer for the type (what `ggml_quantize_chunk` does with no
     /// importance matrix), byte for byte.
@@ -42,6 +48,8 @@ extension BlockCodec {
     public static var traits: GGMLTypeTraits { type.traits! }
     public static var blockSize: Int { traits.blockSize }
     public static var blockBytes: Int { traits.bytesPerBlock }
+    public static var llamaCppActivations: LlamaCppActivations { .exact }
+    public static var fallbackType: GGMLType? { nil }
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, importance: UnsafePointer<Float>,
                                    into blocks: UnsafeMutableRawPointer) {

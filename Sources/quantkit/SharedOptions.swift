@@ -54,7 +54,7 @@ struct ArithmeticOptions: ParsableArguments {
 
     /// `judged`: false for kld's base, which never runs in W8A8.
     func apply(to model: LlamaModel, judged: Bool = true) {
-        model.llamaCppRounding = llamaArithmetic
+        model.arithmetic = StoredWeightArithmetic(llamaCppRounding: llamaArithmetic)
         if judged && w8a8 { model.enableW8A8(hadamardBeforeFFNDown: w8a8Hadamard, outlierThreshold: w8a8Outliers) }
     }
 }

@@ -4,9 +4,11 @@ import QuantCore
 import QuantFormats
 import TestSupport
 import Testing
+import TestScratch
 
 /// `llamaCppRounding`: every product sees the activations llama.cpp's kernels would (rounded to
 /// the weight type's vec_dot_type), on the batch and the few-token paths alike.
+@Suite(.tags(.unit))
 struct LlamaCppRoundingTests {
     func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
         var state = seed
@@ -42,9 +44,9 @@ struct LlamaCppRoundingTests {
     @Test func modelLogitsMoveByRoundingNoiseOnly() throws {
         let model = try LlamaModel(path: try TinyModel.write(type: .Q8_0))
         let tokens: [Int32] = [5, 80, 101, 256, 7, 259]
-        model.integerActivations = false
+        model.arithmetic = StoredWeightArithmetic(integerActivations: false)
         let plain = try model.forward(tokens, state: try model.makeState(contextLength: 8), outputs: 0 ..< tokens.count)
-        model.llamaCppRounding = true
+        model.arithmetic = StoredWeightArithmetic(integerActivations: false, llamaCppRounding: true)
         let rounded = try model.forward(tokens, state: try model.makeState(contextLength: 8), outputs: 0 ..< tokens.count)
         let range = plain.max()! - plain.min()!
         let worst = zip(plain, rounded).map { abs($0 - $1) }.max()!

@@ -4,8 +4,9 @@ import TestSupport
 import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
-@Suite struct LlamaModelTests {
+@Suite(.tags(.unit)) struct LlamaModelTests {
     @Test func configurationFromMetadata() throws {
         let model = try LlamaModel(path: try TinyModel.write())
         let c = model.configuration
@@ -29,7 +30,7 @@ import Testing
         let vocabulary = model.configuration.vocabularySize
         let range = batch.max()! - batch.min()!
         for integer in [false, true] {
-            model.integerActivations = integer
+            model.arithmetic = StoredWeightArithmetic(integerActivations: integer)
             let bound: Float = integer && CodecRegistry.int8RowDot(for: type) != nil ? 1e-2 * range : 1e-4
             let state = try model.makeState(contextLength: 16)
             var worst: Float = 0
@@ -79,7 +80,7 @@ import Testing
     /// activations: up to summation order), and only the requested rows.
     @Test func piecewiseEvaluationMatchesOnePass() throws {
         let model = try LlamaModel(path: try TinyModel.write(type: .Q4_0))
-        model.integerActivations = false
+        model.arithmetic = StoredWeightArithmetic(integerActivations: false)
         let window = (0..<40).map { Int32(($0 * 11 + 3) % 256) }
         let whole = try model.evaluate(window: window, state: try model.makeState(contextLength: 64), outputs: 19 ..< 39, batch: 40)
         let range = whole.max()! - whole.min()!
@@ -161,7 +162,7 @@ import Testing
     }
 }
 
-@Suite struct TokenizerTests {
+@Suite(.tags(.unit)) struct TokenizerTests {
     @Test func gpt2PreTokenizerSplitsLikeLlamaCpp() throws {
         let pre = try PreTokenizer(name: "smollm")
         func pieces(_ text: String) -> [String] {
@@ -210,7 +211,7 @@ import Testing
 }
 
 /// `quantkit kld`'s statistics against a direct computation from both models' logits.
-@Suite struct KLDivergenceTests {
+@Suite(.tags(.unit)) struct KLDivergenceTests {
     static let text = String(repeating: "the quick brown fox jumps over the lazy dog; ", count: 6)
 
     @Test func matchesADirectComputationForAnyThreadCount() throws {

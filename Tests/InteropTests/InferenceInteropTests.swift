@@ -8,7 +8,7 @@ import TestScratch
 /// The inference core against llama.cpp itself (llama-cpp-python) on the SmolLM2 test bed:
 /// tokenization, logits, perplexity and greedy generation. Needs the test bed (scripts/bootstrap.sh
 /// builds it from ../shared/testdata/make-testbed.py) and llama-cpp-python; both are required in CI.
-@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")), .serialized)
+@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")), .serialized, .tags(.interop, .slow))
 struct InferenceInteropTests {
     static let wikitext = TestData.shared("wikitext-2/wiki.test.raw")
 
@@ -124,7 +124,7 @@ struct InferenceInteropTests {
         defer { ScratchSpace.remove(path) }
         let oracle = try LlamaOracle.run(model: path, text: Self.wikitext, chunks: Self.quantizedChunks)
         let model = try LlamaModel(path: path)
-        model.llamaCppRounding = true
+        model.arithmetic = StoredWeightArithmetic(llamaCppRounding: true)
         let text = try MappedFile.readText(path: Self.wikitext)
         let ids = Array(model.tokenizer.encode(text, addSpecial: true).prefix(64))
         let batched = try oracle.floats("logits64"), tokenwise = try oracle.floats("logits64_tokenwise")

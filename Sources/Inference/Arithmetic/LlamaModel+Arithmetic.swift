@@ -1,8 +1,7 @@
 import Foundation
 import QuantCore
 
-/// How the model multiplies: stored weights with f32 (or llama.cpp-rounded) activations, or W8A8
-/// with its runtime variants. The forward pass calls `linear` and never sees which.
+/// Switching a model's `arithmetic` to W8A8, and the forward pass's one call into it.
 extension LlamaModel {
     /// Switches the transformer blocks' linear layers to W8A8: per-output-channel int8 weights
     /// (quantized once, here) and per-token dynamic int8 activations, multiplied in integer
@@ -28,28 +27,20 @@ extension LlamaModel {
                 converted[w.name] = Int8Matrix(w, inputRotation: rotation, outlierThreshold: outlierThreshold)
             }
         }
-        int8Weights = converted
+        arithmetic = W8A8Arithmetic(int8Weights: converted, otherwise: (arithmetic as? W8A8Arithmetic)?.otherwise ?? arithmetic)
     }
 
-    /// With `enableW8A8(outlierThreshold:)`: the share of the int8 layers' input values the
-    /// decomposition has multiplied in float so far (nil without it or before any product).
-    public var w8a8FloatShare: Double? {
-        let totals = int8Weights.values.compactMap { $0.outlierTally?.totals }
-        let total = totals.map(\.total).reduce(0, +)
-        return total > 0 ? Double(totals.map(\.outliers).reduce(0, +)) / Double(total) : nil
-    }
+    /// With `enableW8A8(outlierThreshold:)`: see `W8A8Arithmetic.floatShare`.
+    public var w8a8FloatShare: Double? { (arithmetic as? W8A8Arithmetic)?.floatShare }
+
+    public var isW8A8: Bool { arithmetic is W8A8Arithmetic }
 
     /// Any seed works; a fixed one makes W8A8 runs repeatable.
     static let onlineRotationSeed: UInt64 = 0x0D0_77D
 
     @inline(__always)
     func linear(_ x: [Float], _ tokens: Int, _ w: WeightMatrix, _ out: inout [Float]) {
-        if let int8 = int8Weights[w.name] {
-            Int8MatMul.multiply(x, tokens: tokens, by: int8, into: &out, threads: threads)
-        } else {
-            MatMul.multiply(x, tokens: tokens, by: w, into: &out, threads: threads, integerActivations: integerActivations,
-                        llamaCppRounding: llamaCppRounding)
-        }
+        arithmetic.multiply(x, tokens: tokens, by: w, into: &out, threads: threads)
     }
 
     @inline(__always)

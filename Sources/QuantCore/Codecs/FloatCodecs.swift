@@ -17,6 +17,7 @@ public enum F32Codec: BlockCodec {
 /// F16 — one IEEE half per weight, rounded to nearest even (`ggml_fp32_to_fp16_row`).
 public enum F16Codec: BlockCodec {
     public static let type = GGMLType.F16
+    public static let llamaCppActivations = LlamaCppActivations.f16
     public static let fields = [BlockField("value", 0, 2)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {
@@ -49,6 +50,7 @@ public enum F16Codec: BlockCodec {
 /// (`ggml_fp32_to_bf16_row_ref`).
 public enum BF16Codec: BlockCodec {
     public static let type = GGMLType.BF16
+    public static let llamaCppActivations = LlamaCppActivations.bf16
     public static let fields = [BlockField("value", 0, 2)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {

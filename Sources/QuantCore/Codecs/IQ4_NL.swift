@@ -5,6 +5,7 @@ import QuantFormats
 ///   x = d·kvalues[q], kvalues = {−127, −104, −83, −65, −49, −35, −22, −10, 1, 13, 25, 38, 53, 69, 89, 113}.
 public enum IQ4_NLCodec: BlockCodec {
     public static let type = GGMLType.IQ4_NL
+    public static let llamaCppActivations = LlamaCppActivations.q8_0
     public static let fields = [BlockField("d", 0, 2), BlockField("qs", 2, 16)]
 
     /// `kvalues_iq4nl` (ggml-common.h).

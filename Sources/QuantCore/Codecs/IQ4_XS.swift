@@ -5,6 +5,8 @@ import QuantFormats
 ///   qs: 128 bytes of IQ4_NL codebook indices.   x = d·(ls − 32)·kvalues[q].
 public enum IQ4_XSCodec: BlockCodec {
     public static let type = GGMLType.IQ4_XS
+    public static let llamaCppActivations = LlamaCppActivations.q8_K
+    public static let fallbackType: GGMLType? = .IQ4_NL
     public static let fields = [BlockField("d", 0, 2), BlockField("scales_h", 2, 2), BlockField("scales_l", 4, 4), BlockField("qs", 8, 128)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {

@@ -7,6 +7,7 @@ import QuantFormats
 /// byte; the importance-weighted one searches each block's scale instead (see `quantizeBlock`).
 public enum NF4Codec: BlockCodec {
     public static let type = GGMLType.NF4
+    public static let fallbackType: GGMLType? = .IQ4_NL
     public static let fields = [BlockField("absmax", 0, 4), BlockField("qs", 4, 32)]
     static let blockElements = 64
     static let blockBytes = 36

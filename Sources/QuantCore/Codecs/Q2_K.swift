@@ -5,6 +5,8 @@ import QuantFormats
 ///   levels | d: f16 | dmin: f16.   x = d·sc·q − dmin·m.
 public enum Q2_KCodec: BlockCodec {
     public static let type = GGMLType.Q2_K
+    public static let llamaCppActivations = LlamaCppActivations.q8_K
+    public static let fallbackType: GGMLType? = .Q4_0
     public static let fields = [BlockField("scales", 0, 16), BlockField("qs", 16, 64), BlockField("d", 80, 2), BlockField("dmin", 82, 2)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {

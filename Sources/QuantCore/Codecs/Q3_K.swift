@@ -5,6 +5,8 @@ import QuantFormats
 ///   16 signed 6-bit scales | d: f16.   x = d·(sc − 32)·(q − 4).
 public enum Q3_KCodec: BlockCodec {
     public static let type = GGMLType.Q3_K
+    public static let llamaCppActivations = LlamaCppActivations.q8_K
+    public static let fallbackType: GGMLType? = .Q4_0
     public static let fields = [BlockField("hmask", 0, 32), BlockField("qs", 32, 64), BlockField("scales", 96, 12), BlockField("d", 108, 2)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {

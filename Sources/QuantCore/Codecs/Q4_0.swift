@@ -5,6 +5,7 @@ import QuantFormats
 ///   x = d·(q − 8),  d = max/−8 where max is the signed value of largest magnitude.
 public enum Q4_0Codec: BlockCodec {
     public static let type = GGMLType.Q4_0
+    public static let llamaCppActivations = LlamaCppActivations.q8_0
     public static let fields = [BlockField("d", 0, 2), BlockField("qs", 2, 16)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {

@@ -5,6 +5,7 @@ import QuantFormats
 ///   x = d·q + m,  m = block min, d = (max − min)/15.
 public enum Q4_1Codec: BlockCodec {
     public static let type = GGMLType.Q4_1
+    public static let llamaCppActivations = LlamaCppActivations.q8_0
     public static let fields = [BlockField("d", 0, 2), BlockField("m", 2, 2), BlockField("qs", 4, 16)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {

@@ -5,6 +5,8 @@ import QuantFormats
 ///   (each 64-run: 32 low nibbles then 32 high nibbles).   x = d·sc·q − dmin·m.
 public enum Q4_KCodec: BlockCodec {
     public static let type = GGMLType.Q4_K
+    public static let llamaCppActivations = LlamaCppActivations.q8_K
+    public static let fallbackType: GGMLType? = .Q5_0
     public static let fields = [BlockField("d", 0, 2), BlockField("dmin", 2, 2), BlockField("scales", 4, 12), BlockField("qs", 16, 128)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {

@@ -5,6 +5,7 @@ import QuantFormats
 ///   (j low, j+16 high).  x = d·(q − 16),  d = max/−16.
 public enum Q5_0Codec: BlockCodec {
     public static let type = GGMLType.Q5_0
+    public static let llamaCppActivations = LlamaCppActivations.q8_0
     public static let fields = [BlockField("d", 0, 2), BlockField("qh", 2, 4), BlockField("qs", 6, 16)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {

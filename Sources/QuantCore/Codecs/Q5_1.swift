@@ -5,6 +5,7 @@ import QuantFormats
 ///   x = d·q + m,  d = (max − min)/31.
 public enum Q5_1Codec: BlockCodec {
     public static let type = GGMLType.Q5_1
+    public static let llamaCppActivations = LlamaCppActivations.q8_0
     public static let fields = [BlockField("d", 0, 2), BlockField("m", 2, 2), BlockField("qh", 4, 4), BlockField("qs", 8, 16)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {

@@ -6,6 +6,8 @@ import QuantFormats
 ///   x = d·sc·q − dmin·m.
 public enum Q5_KCodec: BlockCodec {
     public static let type = GGMLType.Q5_K
+    public static let llamaCppActivations = LlamaCppActivations.q8_K
+    public static let fallbackType: GGMLType? = .Q5_1
     public static let fields = [BlockField("d", 0, 2), BlockField("dmin", 2, 2), BlockField("scales", 4, 12),
                                 BlockField("qh", 16, 32), BlockField("qs", 48, 128)]
 

@@ -5,6 +5,8 @@ import QuantFormats
 ///   x = d·sc·(q − 32).
 public enum Q6_KCodec: BlockCodec {
     public static let type = GGMLType.Q6_K
+    public static let llamaCppActivations = LlamaCppActivations.q8_K
+    public static let fallbackType: GGMLType? = .Q8_0
     public static let fields = [BlockField("ql", 0, 128), BlockField("qh", 128, 64), BlockField("scales", 192, 16), BlockField("d", 208, 2)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {

@@ -5,6 +5,7 @@ import QuantFormats
 /// llama.cpp quantizes Q8_0 the same way with or without an importance matrix.
 public enum Q8_0Codec: BlockCodec {
     public static let type = GGMLType.Q8_0
+    public static let llamaCppActivations = LlamaCppActivations.q8_0
     public static let fields = [BlockField("d", 0, 2), BlockField("qs", 2, 32)]
 
     public static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into blocks: UnsafeMutableRawPointer) {

@@ -21,17 +21,11 @@ public enum LlamaCppActivations: Sendable, Equatable {
     case f16
     case bf16
 
-    /// Which rounding llama.cpp applies to the activations of products with `type` weights
-    /// (ggml-cpu's type_traits_cpu[type].vec_dot_type).
+    /// Which rounding llama.cpp applies to the activations of products with `type` weights: the
+    /// codec's `llamaCppActivations`.
     public static func forWeights(_ type: GGMLType) -> LlamaCppActivations {
-        vecDotTable[type] ?? .exact
+        CodecRegistry.codec(for: type)?.llamaCppActivations ?? .exact
     }
-
-    private static let vecDotTable: [GGMLType: LlamaCppActivations] = [
-        .Q4_0: .q8_0, .Q4_1: .q8_0, .Q5_0: .q8_0, .Q5_1: .q8_0, .Q8_0: .q8_0, .IQ4_NL: .q8_0,
-        .Q2_K: .q8_K, .Q3_K: .q8_K, .Q4_K: .q8_K, .Q5_K: .q8_K, .Q6_K: .q8_K, .IQ4_XS: .q8_K,
-        .F16: .f16, .BF16: .bf16,
-    ]
 
     /// Elements sharing one scale; rows must be whole blocks.
     public var blockSize: Int {
