@@ -90,7 +90,7 @@ let package = Package(
                     path: "Tests/QuantCalibrationTests", swiftSettings: codegen),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "QuantConversion", "QuantCore", "QuantFormats", "TestSupport", "TestScratch"],
                     path: "Tests/InferenceTests", swiftSettings: codegen),
-        .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CZstd"],
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CZstd", "TestScratch"],
                     path: "Tests/SystemLibraryTests", swiftSettings: codegen),
         // Oracle scripts under Tests/InteropTests/Scripts are run in place (found via #filePath).
         .testTarget(name: "InteropTests", dependencies: ["QuantFormats", "QuantCore", "QuantConversion", "Inference", "QuantCalibration", "TestScratch"],

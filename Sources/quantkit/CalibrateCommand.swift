@@ -67,9 +67,7 @@ struct CalibrateCommand: ParsableCommand {
             let summary = Summary(output: output, entries: statistics.entries.count, seconds: Date().timeIntervalSince(start),
                                   provenance: statistics.provenance, coldNeuronFraction: Self.coldFraction(statistics))
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                try JSONOutput.print(summary)
             } else {
                 print("wrote \(output): \(statistics.entries.count) sites, \(statistics.provenance.tokens) tokens in "
                       + "\(statistics.provenance.sequences) sequences (\(statistics.provenance.corpus)), "

@@ -105,9 +105,7 @@ final class ConvertReport {
     }
 
     private func printJSON<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        try JSONOutput.print(value)
     }
 
     private func stderr(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }

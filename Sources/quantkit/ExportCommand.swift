@@ -46,9 +46,7 @@ struct ExportCommand: ParsableCommand {
                 let summary = ExportSummary(output: output, dtype: exporter.dtype.rawValue, files: exporter.fileNames,
                                             tensors: exporter.tensors.count, weightBytes: exporter.weightBytes,
                                             tiedEmbeddings: exporter.config.tiedEmbeddings, permutationSeed: permuteChannels, seconds: seconds)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                try JSONOutput.print(summary)
             } else {
                 print("wrote \(output): \(exporter.tensors.count) tensors, \(exporter.weightBytes) bytes of \(exporter.dtype.rawValue) weights in "
                       + "\(exporter.shardNames.count) file(s), \(String(format: "%.1f", seconds)) s")

@@ -25,10 +25,7 @@ struct InspectCommand: ParsableCommand {
         try reportingErrors {
             let report = try InspectionReport.make(path: path, includeTensors: tensors, arrayPreview: max(0, arrayPreview))
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                FileHandle.standardOutput.write(try encoder.encode(report))
-                FileHandle.standardOutput.write(Data("\n".utf8))
+                try JSONOutput.print(report)
             } else {
                 print(InspectionText.render(report), terminator: "")
             }

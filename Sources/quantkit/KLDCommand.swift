@@ -29,9 +29,7 @@ struct KLDCommand: ParsableCommand {
             }
             arithmetic.reportDecomposition(of: judged)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                try JSONOutput.print(result)
                 return
             }
             func line(_ label: String, _ e: KLDivergenceResult.Estimate, _ format: String = "%.6f") {

@@ -29,9 +29,7 @@ struct PerplexityCommand: ParsableCommand {
             }
             arithmetic.reportDecomposition(of: llama)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                try JSONOutput.print(result)
             } else {
                 print(String(format: "Final estimate: PPL = %.4f +/- %.5f", result.perplexity, result.uncertainty))
                 print("\(result.chunks.count) chunks × \(text.ctx) tokens, \(result.scoredTokens) scored, "

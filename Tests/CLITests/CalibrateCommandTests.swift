@@ -6,6 +6,7 @@ import TestScratch
 
 /// `quantkit calibrate`, `convert --stats/--smoothquant` and `perplexity --w8a8` as a script sees
 /// them: JSON summaries, provenance in the output, and clear errors with a non-zero status.
+@Suite(.tags(.unit))
 struct CalibrateCommandTests {
     /// The tiny model calibrated data-free on 64 tokens: its folder, model and statistics paths
     /// and what calibrate printed.

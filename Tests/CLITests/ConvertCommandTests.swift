@@ -6,6 +6,7 @@ import TestScratch
 
 /// `quantkit convert` as a script sees it: dry-run plans as JSON, rules files, overrides, and
 /// clear errors with a non-zero status for bad input.
+@Suite(.tags(.unit))
 struct ConvertPlanCommandTests {
     /// A 2-layer llama GGUF with 256-column rows (whole K-quant super-blocks).
     func smallModel(in folder: String) throws -> String {
@@ -97,6 +98,7 @@ struct ConvertPlanCommandTests {
 }
 
 /// `quantkit convert` and `calibrate` refuse outputs that would replace what they read.
+@Suite(.tags(.unit))
 struct OutputPathCommandTests {
     @Test func outputThatIsTheInputIsRefusedAndTheInputSurvives() throws {
         let folder = try temporaryDirectory()

@@ -6,7 +6,7 @@ import TestScratch
 /// `quantkit convert` never leaves a half-written output: killed with SIGKILL at random points,
 /// the destination is absent or a complete valid file; a file-size limit gives a clear error and
 /// no output; temporaries left by a kill are removed by the next run.
-@Suite(.serialized) struct CrashSafetyTests {
+@Suite(.serialized, .tags(.unit)) struct CrashSafetyTests {
     /// An F32 model of ~24 MB, so a conversion takes long enough to be interrupted.
     func mediumModel(in folder: String) throws -> String {
         var metadata = GGUFMetadata()

@@ -6,6 +6,7 @@ import TestScratch
 
 /// `quantkit perplexity` and `quantkit kld` as a script sees them: JSON on stdout, `--batch`
 /// changing only how the window is cut, and a non-zero status with a clear message for bad input.
+@Suite(.tags(.unit))
 struct EvaluationCommandTests {
     func tinyModelAndText() throws -> (model: String, quantized: String, text: String) {
         let folder = try temporaryDirectory()

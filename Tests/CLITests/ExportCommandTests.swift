@@ -6,6 +6,7 @@ import TestSupport
 
 /// `quantkit export`: a GGUF becomes a checkpoint `convert` reads back to the same function; the
 /// JSON summary; refusals that leave nothing behind.
+@Suite(.tags(.unit))
 struct ExportCommandTests {
     @Test func exportsAndConvertsBack() throws {
         let model = try TinyModel.write(type: .F16)

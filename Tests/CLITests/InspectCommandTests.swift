@@ -3,7 +3,7 @@ import QuantFormats
 import Testing
 import TestScratch
 
-@Suite struct InspectCommandTests {
+@Suite(.tags(.slow)) struct InspectCommandTests {
     /// A small llama-like GGUF: architecture keys, a long token array, three tensors.
     func smallGGUF() throws -> String {
         var metadata = GGUFMetadata()
@@ -115,7 +115,7 @@ import TestScratch
 let sampleModelPath = (ProcessInfo.processInfo.environment["QUANTKIT_TESTDATA"] ?? (NSHomeDirectory() + "/.cache/quantkit-testdata"))
     + "/SmolLM2-135M-Instruct.Q4_1.gguf"
 
-@Suite struct ConvertCommandTests {
+@Suite(.tags(.unit)) struct ConvertCommandTests {
     /// A small F32 model: one 64-wide and one 100-wide matrix (100 is not whole Q4_0 blocks) and a norm.
     func smallF32Model() throws -> String {
         var metadata = GGUFMetadata()

@@ -6,6 +6,7 @@ import TestScratch
 
 /// `quantkit convert --optimize-mix` as a script sees it: the search's report in the JSON summary,
 /// a file no larger than the preset's (metadata included), provenance keys, and clear errors for what it cannot do.
+@Suite(.tags(.unit))
 struct MixSearchCommandTests {
     @Test func optimizedMixFitsThePresetsSize() throws {
         let folder = try temporaryDirectory()

@@ -4,10 +4,12 @@ import QuantConversion
 import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 import TestSupport
 
 /// The core runs QuantKit's NF4 extension types: an NF4_DQ model gives the logits of the same
 /// model with its weights decoded to F32 through the converter (the other decoding path).
+@Suite(.tags(.unit))
 struct NF4ModelTests {
     func convert(_ path: String, to preset: String) throws -> String {
         let output = path + ".\(preset).gguf"

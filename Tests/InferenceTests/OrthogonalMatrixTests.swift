@@ -1,8 +1,10 @@
 import Foundation
 @testable import Inference
 import Testing
+import TestScratch
 
 /// Hadamard and random orthogonal matrices, and their factored form used online by W8A8.
+@Suite(.tags(.unit))
 struct OrthogonalMatrixTests {
     func worstDeviationFromIdentity(_ m: [Double], order n: Int) -> Double {
         var worst = 0.0

@@ -4,11 +4,12 @@ import QuantCore
 import QuantFormats
 import TestSupport
 import Testing
+import TestScratch
 
 /// What the mix search relies on: a model with one weight replaced, run from a saved residual
 /// stream, computes what the full forward pass of that model computes; and the divergence it is
 /// judged by equals a direct double-precision computation.
-@Suite struct PartialForwardTests {
+@Suite(.tags(.unit)) struct PartialForwardTests {
     let tokens: [Int32] = [1, 80, 101, 256, 7, 259, 33, 120, 3, 44, 200, 17]
 
     @Test func resumingFromASavedResidualEqualsTheFullPass() throws {

@@ -1,8 +1,10 @@
 @testable import Inference
 import Testing
+import TestScratch
 
 /// Pre-tokenizer splits written out by hand from each regex (llama.cpp's agreement on whole texts
 /// is checked in InteropTests).
+@Suite(.tags(.unit))
 struct PreTokenizerTests {
     func pieces(_ name: String, _ text: String) throws -> [String] {
         let scalars = Array(text.unicodeScalars)

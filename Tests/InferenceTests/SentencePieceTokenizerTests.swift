@@ -2,10 +2,12 @@ import Foundation
 @testable import Inference
 import QuantFormats
 import Testing
+import TestScratch
 
 /// The SentencePiece-style tokenizer on a hand-made vocabulary: score order, leftmost ties, byte
 /// fallback, the space prefix, llama.cpp's defaults, decoding. (Agreement with llama.cpp on a
 /// real vocabulary is `InferenceInteropTests.sentencePieceModelMatchesLlamaCpp`.)
+@Suite(.tags(.unit))
 struct SentencePieceTokenizerTests {
     static let normal: Int32 = 1, unknown: Int32 = 2, control: Int32 = 3, byte: Int32 = 6
 

@@ -3,9 +3,11 @@ import Foundation
 import QuantCore
 import TestSupport
 import Testing
+import TestScratch
 
 /// W8A8: the int8 dot products are exact, the product applies per-token and per-row scales, and a
 /// W8A8 model stays close to its float self.
+@Suite(.tags(.unit))
 struct W8A8Tests {
     func randomInt8(_ count: Int, seed: inout UInt64) -> [Int16] {
         (0..<count).map { _ in

@@ -10,7 +10,7 @@ import TestScratch
 /// Calibration on the test bed: our activation statistics against llama.cpp's own importance
 /// matrix for the same corpus (llama-imatrix, tinyshakespeare, 10 × 512 tokens), and SmoothQuant
 /// folded into an F32 conversion of the real model leaving its logits unchanged.
-@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")), .serialized)
+@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")), .serialized, .tags(.interop, .slow))
 struct CalibrationInteropTests {
     static let tinyShakespeare = TestData.shared("tinyshakespeare/input.txt")
 
@@ -62,7 +62,7 @@ struct CalibrationInteropTests {
 /// Calibration statistics on stories260K (a real tiny model, SentencePiece vocabulary) against a
 /// straightforward NumPy forward pass over the same token windows (Scripts/numpy_llama_stats.py,
 /// float64, Hugging Face layout — a different implementation and a different rotary layout).
-@Suite(TestData.needs(.python(["numpy", "safetensors"]), .shared("stories260K")))
+@Suite(TestData.needs(.python(["numpy", "safetensors"]), .shared("stories260K")), .tags(.interop))
 struct Stories260KStatisticsTests {
     @Test func statisticsEqualAReferenceForwardPass() throws {
         let (folder, path) = try Stories260K.convertedGGUF()

@@ -10,7 +10,7 @@ import TestScratch
 /// `quantkit convert` (ModelConverter) against llama.cpp's own quantizer on the test bed: the same
 /// tensor type for every tensor (mix rules and fallbacks included), identical tensor bytes, the
 /// same `general.file_type`, and the output loads in llama.cpp with finite logits.
-@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")), .serialized)
+@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")), .serialized, .tags(.interop, .slow))
 struct ConversionInteropTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let preset: String

@@ -10,7 +10,7 @@ import TestScratch
 /// and stories260K (SentencePiece) go HF → GGUF → HF → GGUF with identical bytes, and the exported
 /// folders read with transformers, safetensors, tokenizers and sentencepiece as we wrote them.
 @Suite(TestData.needs(.python(["transformers", "tokenizers", "sentencepiece", "safetensors", "numpy"]), .testBed,
-                      .shared("stories260K"), .shared("wikitext-2/wiki.test.raw")), .serialized)
+                      .shared("stories260K"), .shared("wikitext-2/wiki.test.raw")), .serialized, .tags(.interop, .slow))
 struct ExportInteropTests {
     /// Converts an HF folder to a GGUF of `preset` in a scratch folder.
     func convert(_ folder: String, preset: String) throws -> String {

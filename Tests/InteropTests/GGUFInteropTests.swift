@@ -3,7 +3,7 @@ import QuantFormats
 import Testing
 import TestScratch
 
-@Suite(TestData.needs(.python(["gguf", "safetensors", "numpy"])))
+@Suite(TestData.needs(.python(["gguf", "safetensors", "numpy"])), .tags(.interop))
 struct GGUFInteropTests {
     @Test func typeTableEqualsGGUFPyQuantSizes() throws {
         let sizes = try PythonOracle.json("gguf_quant_sizes.py")

@@ -6,7 +6,7 @@ import TestScratch
 
 /// Our codecs against gguf-py's own numpy quantizers and dequantizers (the other oracle besides
 /// the libggml golden file), on random data with a wide dynamic range.
-@Suite(TestData.needs(.python(["gguf", "safetensors", "numpy"])))
+@Suite(TestData.needs(.python(["gguf", "safetensors", "numpy"])), .tags(.interop))
 struct GGUFQuantsInteropTests {
     static let types: [GGMLType] = [.F16, .BF16, .Q8_0, .Q4_0, .Q4_1, .Q5_0, .Q5_1, .Q2_K, .Q3_K, .Q4_K, .Q5_K, .Q6_K, .IQ4_NL, .IQ4_XS]
 

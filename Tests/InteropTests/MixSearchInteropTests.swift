@@ -9,7 +9,7 @@ import TestScratch
 
 /// A file written by the mix search holds a different type per tensor (IQ4_NL next to Q5_1 and
 /// Q8_0, rows of no block size in F16): llama.cpp loads it, and its perplexity agrees with ours.
-@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")))
+@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")), .tags(.interop, .slow))
 struct MixSearchInteropTests {
     @Test func searchedStories260KRunsInLlamaCpp() throws {
         let (_, gguf) = try Stories260K.convertedGGUF()

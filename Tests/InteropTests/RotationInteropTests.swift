@@ -10,7 +10,7 @@ import TestScratch
 /// A rotated model (unit norms, untied head, turned weights) is a plain llama GGUF: llama.cpp
 /// loads it and computes the same perplexity as on the model before rotation (with an F32 KV
 /// cache: 1e-7 relative; its default F16 cache rounds the turned V differently, 2.6e-4).
-@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")))
+@Suite(TestData.needs(.python(["llama_cpp", "gguf", "numpy"]), .testBed, .shared("wikitext-2/wiki.test.raw"), .shared("tinyshakespeare/input.txt"), .shared("stories260K"), .shared("anchors")), .tags(.interop, .slow))
 struct RotationInteropTests {
     @Test func rotatedStories260KComputesTheSameInLlamaCpp() throws {
         let (_, original) = try Stories260K.convertedGGUF()

@@ -3,7 +3,7 @@ import QuantFormats
 import Testing
 import TestScratch
 
-@Suite(TestData.needs(.python(["gguf", "safetensors", "numpy"])))
+@Suite(TestData.needs(.python(["gguf", "safetensors", "numpy"])), .tags(.interop))
 struct SafetensorsInteropTests {
     @Test func readsFilesWrittenBySafetensorsPackage() throws {
         let path = try temporaryDirectory() + "/py.safetensors"

@@ -10,7 +10,7 @@ import TestScratch
 /// pre-tokenizer replaced by Llama 3's (Split with the llama3 regex, then ByteLevel), converted,
 /// so the GGUF says `tokenizer.ggml.pre = llama-bpe` and llama.cpp applies its llama3 splitting
 /// and `ignore_merges`. Every id of wikitext-2 and of a text of edge cases must agree.
-@Suite(TestData.needs(.python(["llama_cpp"]), .testBed, .shared("wikitext-2/wiki.test.raw")), .serialized)
+@Suite(TestData.needs(.python(["llama_cpp"]), .testBed, .shared("wikitext-2/wiki.test.raw")), .serialized, .tags(.interop, .slow))
 struct TokenizerInteropTests {
     static let edgeCases = """
     He'S here; they'LL go, I'M sure—we'd've. 12345 1234567 3.14159 ٣٤٥ ⅫⅦ\r\n\r\n  \n\t x\u{A0}y  \

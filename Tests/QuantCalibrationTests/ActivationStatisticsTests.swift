@@ -7,6 +7,7 @@ import TestScratch
 
 /// The statistics collector and the `.qkstats` file: what is accumulated, that it round-trips,
 /// and that a damaged file is a typed error.
+@Suite(.tags(.unit))
 struct ActivationStatisticsTests {
     static let provenance = ActivationStatistics.Provenance(model: "m.gguf", modelSHA256: String(repeating: "a", count: 64), corpus: "c.txt",
                                                            corpusSHA256: String(repeating: "b", count: 64), tokens: 3, sequences: 1,

@@ -10,6 +10,7 @@ import TestScratch
 /// A calibration run's statistics against a straightforward reference: every raw activation row
 /// recorded, then mean x² and max |x| computed naively in Double; and the first site's rows
 /// recomputed from the tensors (RMSNorm of the token embeddings times attn_norm).
+@Suite(.tags(.unit))
 struct CalibratorTests {
     final class Recorder: ActivationObserver {
         var rows: [String: [[Float]]] = [:]

@@ -3,9 +3,11 @@ import Foundation
 import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// GPTQ-style compensation: on correlated inputs the layer-output error ‖(W − Ŵ)X‖ must drop well
 /// below plain importance-weighted rounding, and the factor must satisfy UᵀU = (H + λI)⁻¹.
+@Suite(.tags(.unit))
 struct ErrorCompensationTests {
     /// Deterministic uniform values in (−1, 1).
     static func noise(_ count: Int, seed: UInt64) -> [Float] {
@@ -103,6 +105,7 @@ struct ErrorCompensationTests {
 }
 
 /// W8A8 preparation: GPTQ onto the per-channel int8 grid, stored as floats.
+@Suite(.tags(.unit))
 struct Int8GridEncoderTests {
     typealias Data = ErrorCompensationTests
 

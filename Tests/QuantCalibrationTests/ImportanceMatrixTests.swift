@@ -5,6 +5,7 @@ import Testing
 import TestScratch
 
 /// Reading llama.cpp importance matrices: both layouts, normalization, provenance, bad files.
+@Suite(.tags(.unit))
 struct ImportanceMatrixTests {
     static let anchor = TestData.shared("anchors/testbed-imatrix-tinyshakespeare.dat")
 

@@ -1,8 +1,10 @@
 @testable import QuantCalibration
 import QuantFormats
 import Testing
+import TestScratch
 
 /// The knapsack behind the mix search: convex hulls, budgets, and optimality against brute force.
+@Suite(.tags(.unit))
 struct MixAllocatorTests {
     typealias Option = MixAllocator.Option
 

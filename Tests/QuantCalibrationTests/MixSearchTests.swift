@@ -11,6 +11,7 @@ import TestScratch
 /// The mix search on the tiny model: measured sensitivities are real KL divergences of
 /// one-tensor variants, the chosen plan fits the preset's size, and the file it gives is closer
 /// to the unquantized model than the preset's file of the same size.
+@Suite(.tags(.unit))
 struct MixSearchTests {
     @Test func searchedPlanFitsThePresetAndBeatsIt() throws {
         let path = try TinyModel.write()

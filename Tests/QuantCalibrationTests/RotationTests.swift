@@ -10,6 +10,7 @@ import TestScratch
 
 /// The rotation's matrices are orthogonal, it flattens an outlier channel for int8, and folding
 /// it into a model leaves the float model's outputs unchanged.
+@Suite(.tags(.unit))
 struct RotationTests {
     /// Per-token int8 (scale = max|x|/127) error of a row.
     func int8Error(_ x: [Float]) -> Float {

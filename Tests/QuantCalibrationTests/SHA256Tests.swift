@@ -1,7 +1,9 @@
-import QuantFormats
+@testable import QuantCalibration
 import Testing
+import TestScratch
 
 /// FIPS 180-4 test vectors, and chunked updates across block boundaries.
+@Suite(.tags(.unit))
 struct SHA256Tests {
     func hex(_ text: String) -> String { Array(text.utf8).withUnsafeBytes { SHA256.hex($0) } }
 

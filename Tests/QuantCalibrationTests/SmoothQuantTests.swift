@@ -10,6 +10,7 @@ import TestScratch
 
 /// SmoothQuant: the scale formula, that it moves an outlier channel's difficulty into the
 /// weights (lower W8A8 error), and that the fold leaves the float model's outputs unchanged.
+@Suite(.tags(.unit))
 struct SmoothQuantTests {
     @Test func scalesFollowTheFormula() {
         let s = SmoothQuant.scales(activationMax: [4, 1, 0], weightMax: [1, 4, 2], alpha: 0.5)

@@ -12,6 +12,7 @@ import TestScratch
 /// decision is the whole model's W8A8 divergence once the plan is folded and written — so the
 /// search's bookkeeping (entries of tuned earlier layers, folds of the current one) is what the
 /// evaluation runs — and every decision is a grid α or "unsmoothed".
+@Suite(.tags(.unit))
 struct SmoothQuantTuningTests {
     @Test func lastDivergenceIsTheWrittenModelsW8A8Divergence() throws {
         let path = try TinyModel.write()

@@ -8,7 +8,7 @@ import TestScratch
 /// Reading bitsandbytes-4bit checkpoints: `golden/bnb-linear.safetensors` is one NF4 weight
 /// (double-quantized, bf16 source) saved exactly as transformers saves it, with bitsandbytes' own
 /// dequantization beside it.
-@Suite(TestData.needs(.shared("golden"), .shared("stories260K")))
+@Suite(TestData.needs(.shared("golden"), .shared("stories260K")), .tags(.golden))
 struct BnB4BitCheckpointTests {
     static let goldenPath = TestData.shared("golden/bnb-linear.safetensors")
     static let weightName = "model.layers.0.mlp.up_proj.weight"

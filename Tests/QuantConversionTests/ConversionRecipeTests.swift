@@ -2,9 +2,11 @@ import Foundation
 import QuantConversion
 import QuantCore
 import Testing
+import TestScratch
 
 /// The conversion recipe: decoded from the snake_case keys a manifest uses (missing keys take the
 /// defaults), and every conflicting combination refused by `validate()` with its own case.
+@Suite(.tags(.unit))
 struct ConversionRecipeTests {
     @Test func decodesManifestKeysWithDefaults() throws {
         let json = #"{"type": "Q4_K_M", "optimize_mix": true, "calibration": {"text": "/data/calib.txt", "tokens": 5120},"#

@@ -7,6 +7,7 @@ import TestScratch
 
 /// `HuggingFaceExporter`: HF → GGUF → HF → GGUF gives the same bytes, the tokenizer files read
 /// back as they were written, and bad inputs give typed errors.
+@Suite(.tags(.unit))
 struct HuggingFaceExportTests {
     typealias HF = HuggingFaceSourceTests
 

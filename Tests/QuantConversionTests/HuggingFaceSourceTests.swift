@@ -7,6 +7,7 @@ import TestScratch
 
 /// A tiny Hugging Face llama folder generated on the fly: names, shapes, the q/k permutation,
 /// precision handling, metadata and the typed errors for bad checkpoints.
+@Suite(.tags(.unit))
 struct HuggingFaceSourceTests {
     static let layers = 2, hidden = 64, heads = 4, kvHeads = 2, headDim = 16, ff = 128, vocab = 40
 

@@ -6,6 +6,7 @@ import Testing
 import TestScratch
 
 /// The SentencePiece model reader on stories260K's real `tok512.model`, and on damaged bytes.
+@Suite(.tags(.golden))
 struct SentencePieceModelTests {
     @Test(TestData.needs(.shared("golden"), .shared("stories260K")))
     func readsTheStories260KVocabulary() throws {

@@ -2,8 +2,10 @@ import QuantConversion
 import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// The llama-quantize type rules as data: categories, presets, mix rules, overrides, fallbacks.
+@Suite(.tags(.unit))
 struct TensorTypePlannerTests {
     /// A llama-7B-shaped model: 32 layers, 4096 columns (whole K-quant super-blocks).
     static func llama7B(layers: Int = 32, tiedEmbeddings: Bool = false) -> [TensorTypePlanner.Tensor] {

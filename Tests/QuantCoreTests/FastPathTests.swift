@@ -2,11 +2,12 @@ import Foundation
 @testable import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// Every fast path must produce the reference's bytes and floats exactly. Inputs mix gaussian
 /// rows at several scales, an all-zero row, a constant row, and rows with repeated magnitudes of
 /// both signs (the first-wins tie in signed absmax).
-@Suite struct FastPathTests {
+@Suite(.tags(.unit)) struct FastPathTests {
     static let fastTypes = CodecRegistry.supportedTypes.filter { CodecRegistry.hasFastPath($0) }
 
     static func testMatrix(rowLength: Int) -> [Float] {

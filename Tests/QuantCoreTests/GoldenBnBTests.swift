@@ -5,7 +5,7 @@ import Testing
 import TestScratch
 
 /// Bit-exactness against bitsandbytes 0.50.2 itself (`golden/bnb-golden.safetensors`).
-@Suite(TestData.needs(.shared("golden"), .shared("stories260K")))
+@Suite(TestData.needs(.shared("golden"), .shared("stories260K")), .tags(.golden))
 struct GoldenBnBTests {
     static let file = (try? SafetensorsFile(path: TestData.shared("golden/bnb-golden.safetensors")))
     static let cases = ["gauss", "edge", "attn_q", "ffn_down", "odd"]
@@ -57,7 +57,7 @@ struct GoldenBnBTests {
 }
 
 /// Double quantization (`compress_statistics=True`) against bitsandbytes' golden statistics.
-@Suite(TestData.needs(.shared("golden"), .shared("stories260K")))
+@Suite(TestData.needs(.shared("golden"), .shared("stories260K")), .tags(.golden))
 struct GoldenBnBDoubleQuantTests {
     @Test(arguments: BnB4BitType.allCases)
     func statisticsMatch(_ type: BnB4BitType) throws {

@@ -8,7 +8,7 @@ import TestScratch
 /// type and input case, our quantizer's bytes (plain and importance-weighted) and our
 /// dequantizer's floats must equal libggml's exactly. A mismatch reports the differing blocks and
 /// which block fields differ.
-@Suite(TestData.needs(.shared("golden"), .shared("stories260K")))
+@Suite(TestData.needs(.shared("golden"), .shared("stories260K")), .tags(.golden))
 struct GoldenGGMLTests {
     static let file = (try? SafetensorsFile(path: TestData.shared("golden/ggml-golden.safetensors")))
     static let cases = ["cos", "gauss", "edge", "attn_q", "ffn_down", "token_embd"]

@@ -2,12 +2,13 @@ import Foundation
 @testable import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// The integer kernels against the reference decoder: with the activations fixed to their int8
 /// values d·q, the kernel computes Σ wⱼ·d·qⱼ with exact integer block sums, so the only
 /// difference from a float64 dot is f32 rounding of the per-block scaling (bound relative to
 /// Σ|wⱼxⱼ|). The activation quantizer is checked on its own.
-@Suite struct Int8RowDotTests {
+@Suite(.tags(.unit)) struct Int8RowDotTests {
     static let integerTypes = CodecRegistry.supportedTypes.filter { CodecRegistry.int8RowDot(for: $0) != nil }
 
     /// Native builds on AVX2 machines (Package.swift's rule) have the kernels; portable builds

@@ -1,8 +1,9 @@
 @testable import QuantCore
 import Testing
+import TestScratch
 
 /// The lane-parallel searches must choose exactly what the scalar reference searches choose.
-@Suite struct KQuantSearchTests {
+@Suite(.tags(.unit)) struct KQuantSearchTests {
     /// Eight groups per call: gaussian at several scales, all positive (min clamps to 0), all
     /// zero and constant (degenerate), one outlier, and tiny values.
     static func groups(_ n: Int, seed: UInt64) -> [Float] {

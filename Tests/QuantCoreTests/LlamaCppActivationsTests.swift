@@ -1,9 +1,11 @@
 import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// The activation rounding llama.cpp's CPU kernels apply before a product: which format per
 /// weight type, and each format's scale, rounding and block size.
+@Suite(.tags(.unit))
 struct LlamaCppActivationsTests {
     func rounded(_ values: [Float], _ rounding: LlamaCppActivations) -> [Float] {
         var x = values

@@ -2,10 +2,12 @@ import Foundation
 @testable import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// QuantKit's NF4 GGUF extension: the plain codec is bitsandbytes' NF4 at blocksize 64 byte for
 /// byte, the calibrated one never loses to it on the weighted error, and NF4_DQ is bitsandbytes'
 /// double quantization.
+@Suite(.tags(.unit))
 struct NF4Tests {
     /// Gaussian rows with one outlier column (×6), like real weights.
     static func gaussianRows(_ rows: Int, _ columns: Int, seed: UInt64) -> [Float] {

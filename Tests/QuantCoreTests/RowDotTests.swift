@@ -2,11 +2,12 @@ import Foundation
 @testable import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// The fused decode-and-dot kernels against the reference decoder and a float64 dot. Sums are
 /// reordered in lanes, so the bound is relative to Σ|wⱼxⱼ| (f32 rounding over a few thousand
 /// terms), not bit equality.
-@Suite struct RowDotTests {
+@Suite(.tags(.unit)) struct RowDotTests {
     static let fusedTypes = CodecRegistry.supportedTypes.filter { CodecRegistry.rowDot(for: $0) != nil }
 
     @Test func theGenerationTypesHaveFusedDots() {

@@ -2,6 +2,7 @@ import Foundation
 @testable import QuantCore
 import QuantFormats
 import Testing
+import TestScratch
 
 /// llama.cpp's quantization test vector (tests/test-quantize-fns.cpp): 0.1 + 2·cos(i + offset).
 func cosineVector(_ count: Int, offset: Float = 0) -> [Float] {
@@ -18,7 +19,7 @@ func gaussianVector(_ count: Int, seed: UInt64) -> [Float] {
     return (0..<count).map { _ in Float((-2 * Foundation.log(uniform())).squareRoot() * cos(2 * .pi * uniform())) }
 }
 
-@Suite struct TensorCodecTests {
+@Suite(.tags(.unit)) struct TensorCodecTests {
     /// Relative RMSE on the cosine vector, measured, with ~10 % headroom: a regression that makes
     /// a codec noticeably worse fails here even if llama.cpp's coarser bound still passes.
     static let relativeRMSEBound: [GGMLType: Double] = [
@@ -98,7 +99,7 @@ func gaussianVector(_ count: Int, seed: UInt64) -> [Float] {
     }
 }
 
-@Suite struct ErrorStatisticsTests {
+@Suite(.tags(.unit)) struct ErrorStatisticsTests {
     @Test func knownValues() {
         let stats = ErrorStatistics(reference: [1, 2, 3, 4], approximation: [1, 2, 3, 5])
         #expect(stats.rmse == 0.5)
@@ -117,7 +118,7 @@ func gaussianVector(_ count: Int, seed: UInt64) -> [Float] {
     }
 }
 
-@Suite struct HalfConversionTests {
+@Suite(.tags(.unit)) struct HalfConversionTests {
     @Test func widenHalfMatchesFloat16ForAllBitPatterns() {
         for bits in 0...UInt16.max {
             let expected = Float(Float16(bitPattern: bits))

@@ -3,7 +3,7 @@ import Testing
 @testable import QuantFormats
 import TestScratch
 
-@Suite struct AtomicFileWriterTests {
+@Suite(.tags(.unit)) struct AtomicFileWriterTests {
     @Test func commitMovesIntoPlaceAndReplaces() throws {
         let folder = try temporaryDirectory()
         let path = folder + "/out.bin"

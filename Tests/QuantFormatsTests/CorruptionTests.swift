@@ -6,7 +6,7 @@ import TestScratch
 /// "Truncate or flip every byte: must throw, never crash." A crash (trap, overflow, out-of-bounds)
 /// kills the test process, so reaching the end of these loops is the assertion that matters; each
 /// outcome must also be either success or a FormatError.
-@Suite struct CorruptionTests {
+@Suite(.tags(.unit)) struct CorruptionTests {
     func smallGGUF() throws -> [UInt8] {
         let metadata = try GGUFMetadata([
             GGUFKeyValue("general.architecture", .string("llama")),

@@ -1,7 +1,8 @@
 import Testing
+import TestScratch
 @testable import QuantFormats
 
-@Suite struct GGMLTypeTests {
+@Suite(.tags(.unit)) struct GGMLTypeTests {
     @Test func tableIsIndexedById() {
         for (index, row) in GGMLType.traitsTable.enumerated() {
             if let row { #expect(Int(row.id) == index) }

@@ -23,7 +23,7 @@ func everyValueTypeMetadata() throws -> GGUFMetadata {
     ])
 }
 
-@Suite struct GGUFRoundTripTests {
+@Suite(.tags(.unit)) struct GGUFRoundTripTests {
     let tensors = [
         GGUFTensorDescriptor(name: "a.f32", shape: [5, 3], type: .F32),
         GGUFTensorDescriptor(name: "b.q8_0", shape: [64, 2], type: .Q8_0),
@@ -109,7 +109,7 @@ func everyValueTypeMetadata() throws -> GGUFMetadata {
     }
 }
 
-@Suite struct SampleModelTests {
+@Suite(.tags(.slow)) struct SampleModelTests {
     @Test(TestData.needs(.sampleModel))
     func sampleModelReadsAndRoundTripsByteIdentical() throws {
         let file = try GGUFFile(path: TestData.sampleModel)

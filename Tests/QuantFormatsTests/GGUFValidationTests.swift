@@ -4,7 +4,7 @@ import Testing
 import TestScratch
 
 /// One hand-built file per GGUF validation rule, each expecting its specific error.
-@Suite struct GGUFValidationTests {
+@Suite(.tags(.unit)) struct GGUFValidationTests {
     static let string = GGUFValueType.string.rawValue
     static let uint32 = GGUFValueType.uint32.rawValue
     static let array = GGUFValueType.array.rawValue

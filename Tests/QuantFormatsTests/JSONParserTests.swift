@@ -1,7 +1,8 @@
 import Testing
+import TestScratch
 @testable import QuantFormats
 
-@Suite struct JSONParserTests {
+@Suite(.tags(.unit)) struct JSONParserTests {
     @Test func parsesNestedValuesInOrder() throws {
         let value = try JSONParser.parse(#"{"b": [1, -2.5e3, true, null], "a": {"x": "y\n\u00e9\ud83d\ude00"}}"#)
         #expect(value.members?.map(\.key) == ["b", "a"])

@@ -1,7 +1,9 @@
 import QuantFormats
 import Testing
+import TestScratch
 
 /// The tensor-name table: names as gguf-py spells them, and `parse` as their exact inverse.
+@Suite(.tags(.unit))
 struct LlamaTensorTests {
     @Test func namesAndParseAreInverse() {
         #expect(LlamaTensor.tokenEmbedding.name() == "token_embd.weight")

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestScratch
 @testable import QuantFormats
 
 /// Every file of the malformed corpus (scripts/make-malformed-corpus.py) must fail with its
 /// specific typed error, quickly — never crash, hang or allocate by a lying count.
-@Suite struct MalformedCorpusTests {
+@Suite(.tags(.unit)) struct MalformedCorpusTests {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/malformed").path
     static let expected: [(file: String, reason: String)] = {
         guard let text = try? MappedFile.readText(path: folder + "/expected.json"),

@@ -5,7 +5,7 @@ import TestScratch
 
 /// Outputs never replace an input, however the path reaches it, and checkpoint folders are left
 /// alone unless asked; symlinked outputs are replaced, not written through.
-@Suite struct OutputPathGuardTests {
+@Suite(.tags(.unit)) struct OutputPathGuardTests {
     func refusal(_ output: String, inputs: [String], folder: String? = nil, allow: Bool = false) -> OutputPathError? {
         do {
             try OutputPathGuard.check(output: output, inputs: inputs, inputFolder: folder, allowInInputFolder: allow)

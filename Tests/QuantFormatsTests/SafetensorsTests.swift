@@ -3,7 +3,7 @@ import Testing
 @testable import QuantFormats
 import TestScratch
 
-@Suite struct SafetensorsTests {
+@Suite(.tags(.unit)) struct SafetensorsTests {
     func reason(_ header: String, data: Int) -> FormatError.Reason? {
         formatErrorReason { _ = try parseSafetensors(safetensorsImage(header: header, dataBytes: data)) }
     }
@@ -107,7 +107,7 @@ import TestScratch
     }
 }
 
-@Suite struct SafetensorsCheckpointTests {
+@Suite(.tags(.unit)) struct SafetensorsCheckpointTests {
     /// Writes a two-shard checkpoint; returns its folder.
     func shardedCheckpoint(index: String? = nil) throws -> String {
         let folder = try temporaryDirectory()

@@ -1,9 +1,10 @@
 import CBLAS
 import CZstd
 import Testing
+import TestScratch
 
 /// One smoke test per system library: it links and computes something checkable.
-@Suite struct SystemLibrarySmokeTests {
+@Suite(.tags(.unit)) struct SystemLibrarySmokeTests {
     @Test func openBLASMultipliesMatrices() {
         // [1 2; 3 4] × [5 6; 7 8] = [19 22; 43 50]
         let a: [Float] = [1, 2, 3, 4], b: [Float] = [5, 6, 7, 8]
