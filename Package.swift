@@ -37,11 +37,12 @@ let package = Package(
         .library(name: "QuantConversion", targets: ["QuantConversion"]),
         .library(name: "QuantInference", targets: ["Inference"]),
         .library(name: "QuantCalibration", targets: ["QuantCalibration"]),
-        .library(name: "QuantKit", targets: ["QuantFormats", "QuantCore", "QuantConversion", "Inference", "QuantCalibration"]),
+        .library(name: "QuantBatch", targets: ["QuantBatch"]),
+        .library(name: "QuantKit", targets: ["QuantFormats", "QuantCore", "QuantConversion", "Inference", "QuantCalibration", "QuantBatch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // YAML for `convert --rules`.
+        // YAML for `convert --rules` and batch manifests.
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
@@ -64,9 +65,13 @@ let package = Package(
         // Activation statistics, calibration runs and weight transforms (SmoothQuant).
         .target(name: "QuantCalibration", dependencies: ["QuantCore", "QuantConversion", "QuantFormats", "Inference", "CBLAS", "CZstd"],
                 path: "Calibration", swiftSettings: codegen),
+        // Batch conversions: a manifest of models × recipes, resumable and shardable, one report.
+        .target(name: "QuantBatch", dependencies: ["QuantConversion", "QuantCalibration", "Inference", "QuantFormats",
+                                                   .product(name: "Yams", package: "Yams")],
+                path: "Sources/QuantBatch", swiftSettings: codegen),
 
         .executableTarget(name: "quantkit", dependencies: [
-            "QuantFormats", "QuantCore", "QuantConversion", "Inference", "QuantCalibration",
+            "QuantFormats", "QuantCore", "QuantConversion", "Inference", "QuantCalibration", "QuantBatch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ], path: "Sources/quantkit", swiftSettings: codegen),
@@ -95,6 +100,8 @@ let package = Package(
         // Oracle scripts under Tests/InteropTests/Scripts are run in place (found via #filePath).
         .testTarget(name: "InteropTests", dependencies: ["QuantFormats", "QuantCore", "QuantConversion", "Inference", "QuantCalibration", "TestScratch"],
                     path: "Tests/InteropTests", exclude: ["Scripts"], swiftSettings: codegen),
+        .testTarget(name: "QuantBatchTests", dependencies: ["QuantBatch", "QuantConversion", "Inference", "QuantFormats", "TestSupport", "TestScratch"],
+                    path: "Tests/QuantBatchTests", swiftSettings: codegen),
         .testTarget(name: "CLITests", dependencies: ["QuantFormats", "QuantConversion", "quantkit", "TestSupport", "TestScratch"], path: "Tests/CLITests", swiftSettings: codegen),
     ]
 )

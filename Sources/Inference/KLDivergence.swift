@@ -40,25 +40,29 @@ public struct KLDivergenceResult: Codable, Sendable {
 }
 
 public enum KLDivergence {
+    /// Streaming: the base model's logits are computed window by window and not kept.
     public static func evaluate(base: LlamaModel, model: LlamaModel, text: String, context: Int = 512, maxChunks: Int? = nil,
                                 batch: Int? = nil, progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> KLDivergenceResult {
-        guard base.configuration.vocabularySize == model.configuration.vocabularySize else {
-            throw InferenceError.invalidMetadata(key: "vocabulary", message: "the models' vocabularies differ in size (\(base.configuration.vocabularySize) vs \(model.configuration.vocabularySize))")
+        let reference = try BaseLogits(model: base, text: text, context: context, maxChunks: maxChunks, batch: batch)
+        return try evaluate(base: reference, model: model, progress: progress)
+    }
+
+    /// `model` against the base side `base` (its windows, its logits).
+    public static func evaluate(base: BaseLogits, model: LlamaModel,
+                                progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> KLDivergenceResult {
+        guard base.model.configuration.vocabularySize == model.configuration.vocabularySize else {
+            throw InferenceError.invalidMetadata(key: "vocabulary", message: "the models' vocabularies differ in size (\(base.model.configuration.vocabularySize) vs \(model.configuration.vocabularySize))")
         }
-        let tokens = base.tokenizer.encode(text, addSpecial: true)
-        let windows = try Perplexity.chunks(tokens: tokens, context: context, maxChunks: maxChunks,
-                                            bos: base.tokenizer.addsBOS ? base.tokenizer.bosToken : nil)
-        let baseState = try base.makeState(contextLength: context), state = try model.makeState(contextLength: context)
-        let first = context / 2, vocabulary = base.configuration.vocabularySize
+        let baseState = try base.model.makeState(contextLength: base.context), state = try model.makeState(contextLength: base.context)
+        let vocabulary = base.model.configuration.vocabularySize
         var kld: [Double] = [], deltaP: [Double] = [], baseNLL: [Double] = [], nll: [Double] = []
         var sameTop = 0
         let start = Date()
-        for (index, window) in windows.enumerated() {
-            baseState.reset()
+        for (index, window) in base.windows.enumerated() {
             state.reset()
-            let baseLogits = try base.evaluate(window: window, state: baseState, outputs: first ..< context - 1, batch: batch ?? context)
-            let logits = try model.evaluate(window: window, state: state, outputs: first ..< context - 1, batch: batch ?? context)
-            let rows = compare(baseLogits, logits, targets: Array(window[(first + 1)...]), vocabulary: vocabulary,
+            let baseLogits = try base.logits(window: index, state: baseState)
+            let logits = try model.evaluate(window: window, state: state, outputs: base.scored, batch: base.batch)
+            let rows = compare(baseLogits, logits, targets: Array(window[(base.scored.lowerBound + 1)...]), vocabulary: vocabulary,
                                threads: model.threads)
             for row in rows {
                 kld.append(row.divergence)
@@ -67,7 +71,7 @@ public enum KLDivergence {
                 nll.append(row.nll)
                 if row.sameTop { sameTop += 1 }
             }
-            progress(index + 1, windows.count, kld.reduce(0, +) / Double(kld.count))
+            progress(index + 1, base.windows.count, kld.reduce(0, +) / Double(kld.count))
         }
         let n = Double(kld.count)
         func estimate(_ values: [Double]) -> KLDivergenceResult.Estimate {

@@ -7,8 +7,8 @@ struct QuantKitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quantkit",
         abstract: "Post-training quantization toolchain for LLMs (GGUF, safetensors).",
-        version: "0.1.0",
-        subcommands: [InspectCommand.self, TokenizeCommand.self, PerplexityCommand.self, GenerateCommand.self, KLDCommand.self, CalibrateCommand.self, ConvertCommand.self, ExportCommand.self]
+        version: QuantKitVersion.current,
+        subcommands: [InspectCommand.self, TokenizeCommand.self, PerplexityCommand.self, GenerateCommand.self, KLDCommand.self, CalibrateCommand.self, ConvertCommand.self, ExportCommand.self, BatchCommand.self, ReportCommand.self]
     )
 
     static func main() {

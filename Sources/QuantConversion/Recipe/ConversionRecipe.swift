@@ -56,7 +56,7 @@ public struct ConversionRecipe: Codable, Equatable, Sendable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case type, pure, imatrix, stats, smoothquant, rotate, gptq, calibration
         case tensorTypes = "tensor_types", outputTensorType = "output_tensor_type", tokenEmbeddingType = "token_embedding_type"
         case smoothquantSites = "smoothquant_sites", rotationSeed = "rotation_seed", gptqDamping = "gptq_damping"
@@ -64,6 +64,9 @@ public struct ConversionRecipe: Codable, Equatable, Sendable {
         case allowRequantize = "allow_requantize", noFallback = "no_fallback", allowNonfinite = "allow_nonfinite"
         case allowOutputInInputFolder = "allow_output_in_input_folder"
     }
+
+    /// Every key a recipe may have (a manifest's recipes are checked against them).
+    public static var keys: [String] { CodingKeys.allCases.map(\.stringValue) }
 
     /// Missing keys take the defaults above (a manifest names only what it changes).
     public init(from decoder: any Decoder) throws {
