@@ -55,7 +55,7 @@ public struct ChannelPermutedSource: ConversionSourceDecorator {
             let layer = index.map { layers[$0] }
             let move: Move?
             switch (role, layer) {
-            case (.ropeFrequencies, _): move = nil
+            case (.ropeFrequencies, _), (.attentionQNorm, _), (.attentionKNorm, _): move = nil  // act on q/k, which stay
             case (.tokenEmbedding, _), (.output, _), (.outputNorm, _), (.attentionNorm, _), (.ffnNorm, _),
                  (.attentionQ, _), (.attentionK, _): move = Move(columns: residual)
             case let (.attentionV, l?): move = Move(columns: residual, rows: l.valueRows)

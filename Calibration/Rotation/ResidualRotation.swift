@@ -63,7 +63,7 @@ public struct ResidualRotation: Sendable {
         case .tokenEmbedding: return .embedding
         case .output: return .reader(norm: LlamaTensor.outputNorm.name(), headRows: false)
         case .outputNorm, .attentionNorm, .ffnNorm: return .unitNorm
-        case .ropeFrequencies: return .unchanged
+        case .ropeFrequencies, .attentionQNorm, .attentionKNorm: return .unchanged  // act on q/k, which the rotation keeps
         case .attentionQ, .attentionK: return .reader(norm: LlamaTensor.attentionNorm.name(layer: l), headRows: false)
         case .attentionV: return .reader(norm: LlamaTensor.attentionNorm.name(layer: l), headRows: true)
         case .ffnGate, .ffnUp: return .reader(norm: LlamaTensor.ffnNorm.name(layer: l), headRows: false)

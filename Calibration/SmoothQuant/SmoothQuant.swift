@@ -24,6 +24,9 @@ public enum SmoothQuant {
         case noSamples(key: String)
         case quantizedSource(tensor: String, type: String)
         case missingTensor(String)
+        /// A producer with a bias (Qwen2's attn_v): X/s would need the bias divided too, which
+        /// the fold does not do, so the site is refused rather than changing the function.
+        case producerHasBias(site: String, bias: String)
 
         public var description: String {
             switch self {
@@ -32,6 +35,8 @@ public enum SmoothQuant {
             case let .noSamples(key): return "--smoothquant auto needs activation samples, and '\(key)' has none (calibrate with --sample-rows > 0)"
             case let .quantizedSource(tensor, type): return "SmoothQuant rescales weights and needs a float source; '\(tensor)' is \(type)"
             case let .missingTensor(name): return "the model has no tensor '\(name)'"
+            case let .producerHasBias(site, bias):
+                return "site '\(site)' cannot be folded: its producer has a bias ('\(bias)'); use --smoothquant-sites norms"
             }
         }
     }
@@ -101,13 +106,17 @@ public enum SmoothQuant {
         openblas_set_num_threads(1)  // the α grid is spread over the cores instead
         let index = Dictionary(uniqueKeysWithValues: source.tensors.enumerated().map { ($1.name, $0) })
         let layers = Set(source.tensors.compactMap { TensorCategory.layerIndex(of: $0.name) }).sorted()
-        let heads = Int(source.metadata.integer("llama.attention.head_count") ?? 1)
-        let kvHeads = Int(source.metadata.integer("llama.attention.head_count_kv") ?? Int64(heads))
+        let arch = source.metadata.architecture ?? "llama"
+        let heads = Int(source.metadata.integer(GGUFKey.LLM.headCount.key(arch)) ?? 1)
+        let kvHeads = Int(source.metadata.integer(GGUFKey.LLM.headCountKV.key(arch)) ?? Int64(heads))
         var analyses: [SiteAnalysis] = []
         let work = layers.flatMap { l in kinds.map { (l, $0) } }
         for (done, (layer, kind)) in work.enumerated() {
             let site = kind.activationSite
             let key = site.key(layer: layer)
+            let producer = kind.producer(layer: layer).name
+            let bias = producer.replacingOccurrences(of: ".weight", with: ".bias")
+            if producer.hasSuffix(".weight"), index[bias] != nil { throw SmoothQuantError.producerHasBias(site: key, bias: bias) }
             guard let entry = statistics.entry(site, layer: layer) else { throw SmoothQuantError.missingStatistics(key: key) }
             let weights = try site.tensorNames(layer: layer).map { try floats(of: $0, in: source, index: index) }
             let columns = weights[0].columns

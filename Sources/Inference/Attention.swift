@@ -15,7 +15,7 @@ enum Attention {
 
     static func compute(queries q: UnsafePointer<Float>, state: LlamaState, layer: Int, tokens T: Int, configuration c: LlamaConfiguration,
                         into out: UnsafeMutablePointer<Float>, threads: Int) {
-        let hd = c.headDimension, d = c.embeddingLength, kv = c.kvDimension
+        let hd = c.headDimension, d = c.queryDimension, kv = c.kvDimension
         let group = c.headCount / c.headCountKV
         let positions = state.length + T  // cache already holds this batch
         let start = state.length

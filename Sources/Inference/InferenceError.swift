@@ -13,6 +13,9 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
     case tokenOutOfRange(Int32, vocabulary: Int)
     case textTooShort(tokens: Int, needed: Int)
     case contextTooLarge(requested: Int, trained: Int)
+    /// A tensor the architecture does not have (a bias in a llama file): running without it
+    /// would compute a different function.
+    case unexpectedTensor(String, architecture: String)
 
     public var description: String {
         switch self {
@@ -31,6 +34,7 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
         case let .tokenOutOfRange(token, vocabulary): return "token id \(token) is outside the vocabulary of \(vocabulary)"
         case let .textTooShort(tokens, needed): return "text has \(tokens) tokens, at least \(needed) are needed (2 × context)"
         case let .contextTooLarge(requested, trained): return "context \(requested) is larger than the model's \(trained)"
+        case let .unexpectedTensor(name, architecture): return "tensor '\(name)' is not part of a '\(architecture)' model; the inference core would ignore it"
         }
     }
 }

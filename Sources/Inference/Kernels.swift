@@ -42,11 +42,25 @@ enum Kernels {
     static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
         for i in 0..<count { x[i] += y[i] }
     }
+
+    /// RMSNorm of each `n`-value row of `x` in place (Qwen3's per-head q/k norms: one row per head).
+    static func rmsNormInPlace(_ x: inout [Float], weight: [Float], epsilon: Float, rows: Int, n: Int) {
+        x.withUnsafeMutableBufferPointer { p in rmsNorm(p.baseAddress!, weight: weight, epsilon: epsilon, rows: rows, n: n, into: p.baseAddress!) }
+    }
+
+    /// Adds `bias` to each of `rows` rows of `x` (a projection's bias, after the product).
+    static func addRows(_ x: inout [Float], _ bias: [Float], rows: Int) {
+        let n = bias.count
+        x.withUnsafeMutableBufferPointer { p in
+            for r in 0..<rows { for i in 0..<n { p[r * n + i] += bias[i] } }
+        }
+    }
 }
 
-/// Rotary position embedding in llama.cpp's "normal" layout: adjacent pairs (2i, 2i+1) of each
-/// head rotated by pos·base^(−2i/n_dims). GGUF llama weights are stored permuted for this layout
-/// (the converter's q/k permutation). The angles are built as ggml_rope_cache_init does:
+/// Rotary position embedding in llama.cpp's "normal" layout — adjacent pairs (2i, 2i+1) of each
+/// head rotated by pos·base^(−2i/n_dims); GGUF llama weights are stored permuted for it (the
+/// converter's q/k permutation) — or its NEOX layout, pairs (i, i + n_dims/2), for architectures
+/// stored as Hugging Face has them (Qwen). The angles are built as ggml_rope_cache_init does:
 /// θ starts at pos and is multiplied by base^(−2/n_dims) per pair, in f32.
 struct RotaryEmbedding {
     let dimensions: Int
@@ -55,12 +69,15 @@ struct RotaryEmbedding {
     let frequencyScale: Float
     /// Per-pair divisors of the angle (`rope_freqs.weight`), or nil.
     let factors: [Float]?
+    /// Pair i is (2i, 2i+1), or (i, i + dimensions/2) for `.halves` (ggml's NEOX mode).
+    let style: ModelArchitecture.RopeStyle
 
-    init(dimensions: Int, base: Float, frequencyScale: Float = 1, factors: [Float]? = nil) {
+    init(dimensions: Int, base: Float, frequencyScale: Float = 1, factors: [Float]? = nil, style: ModelArchitecture.RopeStyle = .adjacentPairs) {
         self.dimensions = dimensions
         thetaScale = powf(base, -2 / Float(dimensions))
         self.frequencyScale = frequencyScale
         self.factors = factors
+        self.style = style
     }
 
     /// Rotates `heads` heads of `headDimension` values at `x` (one token) for position `position`.
@@ -76,13 +93,15 @@ struct RotaryEmbedding {
             cache[2 * i + 1] = sinf(angle)
             theta *= thetaScale
         }
+        let (firstStride, secondOffset) = style == .adjacentPairs ? (2, 1) : (1, pairs)
         for h in 0..<heads {
             let v = x + h * headDimension
             for i in 0..<pairs {
                 let cosine = cache[2 * i], sine = cache[2 * i + 1]
-                let x0 = v[2 * i], x1 = v[2 * i + 1]
-                v[2 * i] = x0 * cosine - x1 * sine
-                v[2 * i + 1] = x0 * sine + x1 * cosine
+                let a = firstStride * i, b = a + secondOffset
+                let x0 = v[a], x1 = v[b]
+                v[a] = x0 * cosine - x1 * sine
+                v[b] = x0 * sine + x1 * cosine
             }
         }
     }

@@ -1,12 +1,13 @@
 import QuantFormats
 
 /// Hyper-parameters of a llama-family model, read from GGUF metadata (`<arch>.*` keys).
-/// Architectures are found through `supportedArchitectures`; anything else is an error that
+/// Architectures are found through `ModelArchitecture.all`; anything else is an error that
 /// lists them.
 public struct LlamaConfiguration: Sendable, Equatable {
-    public static let supportedArchitectures = ["llama"]
+    public static var supportedArchitectures: [String] { ModelArchitecture.all.map(\.name) }
 
     public var architecture: String
+    public var family: ModelArchitecture
     public var embeddingLength: Int
     public var blockCount: Int
     public var feedForwardLength: Int
@@ -23,12 +24,16 @@ public struct LlamaConfiguration: Sendable, Equatable {
     /// (`LlamaWeights.ropeFrequencyFactors`).
     public var ropeFrequencyScale: Float = 1
 
-    public var headDimension: Int { embeddingLength / headCount }
+    /// Values per head: `attention.key_length`, by default the residual width over the heads.
+    public var headDimension: Int
     public var kvDimension: Int { headCountKV * headDimension }
+    /// Width of the queries and of the attention output (the residual width unless the head
+    /// size is set apart from it, as in Qwen3).
+    public var queryDimension: Int { headCount * headDimension }
 
     public init(metadata: GGUFMetadata, vocabularySize: Int) throws {
         let arch = metadata.architecture ?? ""
-        guard Self.supportedArchitectures.contains(arch) else {
+        guard let family = ModelArchitecture.named(arch) else {
             throw InferenceError.unsupportedArchitecture(found: arch.isEmpty ? "(none)" : arch, supported: Self.supportedArchitectures)
         }
         func integer(_ key: GGUFKey.LLM) throws -> Int {
@@ -37,6 +42,7 @@ public struct LlamaConfiguration: Sendable, Equatable {
             return Int(value)
         }
         architecture = arch
+        self.family = family
         embeddingLength = try integer(.embeddingLength)
         blockCount = try integer(.blockCount)
         feedForwardLength = try integer(.feedForwardLength)
@@ -46,13 +52,22 @@ public struct LlamaConfiguration: Sendable, Equatable {
         rmsNormEpsilon = Float(metadata.float(GGUFKey.LLM.rmsNormEpsilon.key(arch)) ?? 1e-5)
         ropeFreqBase = Float(metadata.float(GGUFKey.LLM.ropeFreqBase.key(arch)) ?? 10_000)
         self.vocabularySize = vocabularySize
-        guard embeddingLength % headCount == 0 else {
+        let keyLength = metadata.integer("\(arch).attention.key_length").map(Int.init)
+        let valueLength = metadata.integer("\(arch).attention.value_length").map(Int.init)
+        guard keyLength == valueLength else {
+            throw InferenceError.invalidMetadata(key: "\(arch).attention.value_length", message: "\(valueLength ?? 0) differs from attention.key_length \(keyLength ?? 0); the core needs one head size")
+        }
+        guard keyLength != nil || embeddingLength % headCount == 0 else {
             throw InferenceError.invalidMetadata(key: GGUFKey.LLM.headCount.key(arch), message: "\(headCount) heads do not divide \(embeddingLength)")
+        }
+        headDimension = keyLength ?? embeddingLength / headCount
+        guard headDimension > 0, headDimension % 2 == 0 else {
+            throw InferenceError.invalidMetadata(key: "\(arch).attention.key_length", message: "a head size of \(headDimension) cannot be rotated (must be even)")
         }
         guard headCountKV > 0, headCount % headCountKV == 0 else {
             throw InferenceError.invalidMetadata(key: GGUFKey.LLM.headCountKV.key(arch), message: "\(headCountKV) KV heads do not divide \(headCount) heads")
         }
-        ropeDimensionCount = metadata.integer(GGUFKey.LLM.ropeDimensionCount.key(arch)).map(Int.init) ?? embeddingLength / headCount
+        ropeDimensionCount = metadata.integer(GGUFKey.LLM.ropeDimensionCount.key(arch)).map(Int.init) ?? headDimension
         ropeFrequencyScale = try Self.ropeFrequencyScale(metadata: metadata, arch: arch)
     }
 

@@ -129,15 +129,15 @@ public final class LlamaModel: @unchecked Sendable {
     private func run(_ tokens: [Int32], segments: [Segment], outputs outputRows: Range<Int>,
                      entry: (layer: Int, residual: [Float])? = nil, residuals: ((Int, [Float]) -> Void)? = nil) throws -> [Float] {
         let c = configuration
-        let T = tokens.count, d = c.embeddingLength, kv = c.kvDimension, f = c.feedForwardLength
+        let T = tokens.count, d = c.embeddingLength, qd = c.queryDimension, kv = c.kvDimension, f = c.feedForwardLength
         for segment in segments where segment.state.length + segment.rows.count > segment.state.contextLength {
             throw InferenceError.contextTooLarge(requested: segment.state.length + segment.rows.count, trained: segment.state.contextLength)
         }
         for token in tokens where token < 0 || Int(token) >= c.vocabularySize {
             throw InferenceError.tokenOutOfRange(token, vocabulary: c.vocabularySize)
         }
-        var x = [Float](repeating: 0, count: T * d), normed = x, attention = x, projected = x
-        var q = x, k = [Float](repeating: 0, count: T * kv), v = k
+        var x = [Float](repeating: 0, count: T * d), normed = x, projected = x
+        var q = [Float](repeating: 0, count: T * qd), attention = q, k = [Float](repeating: 0, count: T * kv), v = k
         var gate = [Float](repeating: 0, count: T * f), up = gate
         if let entry {
             x = entry.residual
@@ -147,7 +147,7 @@ public final class LlamaModel: @unchecked Sendable {
             }
         }
         let rope = RotaryEmbedding(dimensions: c.ropeDimensionCount, base: c.ropeFreqBase, frequencyScale: c.ropeFrequencyScale,
-                                   factors: weights.ropeFrequencyFactors)
+                                   factors: weights.ropeFrequencyFactors, style: c.family.ropeStyle)
         var ropeCache: [Float] = []
         for (l, layer) in weights.layers.enumerated() where l >= entry?.layer ?? 0 {
             residuals?(l, x)
@@ -156,6 +156,11 @@ public final class LlamaModel: @unchecked Sendable {
             linear(normed, T, layer.query, &q)
             linear(normed, T, layer.key, &k)
             linear(normed, T, layer.value, &v)
+            if let bias = layer.queryBias { Kernels.addRows(&q, bias, rows: T) }
+            if let bias = layer.keyBias { Kernels.addRows(&k, bias, rows: T) }
+            if let bias = layer.valueBias { Kernels.addRows(&v, bias, rows: T) }
+            if let norm = layer.queryNorm { Kernels.rmsNormInPlace(&q, weight: norm, epsilon: c.rmsNormEpsilon, rows: T * c.headCount, n: c.headDimension) }
+            if let norm = layer.keyNorm { Kernels.rmsNormInPlace(&k, weight: norm, epsilon: c.rmsNormEpsilon, rows: T * c.headCountKV, n: c.headDimension) }
             q.withUnsafeMutableBufferPointer { qp in
                 k.withUnsafeMutableBufferPointer { kp in
                     v.withUnsafeBufferPointer { vp in
@@ -164,18 +169,18 @@ public final class LlamaModel: @unchecked Sendable {
                                 let state = segment.state, first = segment.rows.lowerBound
                                 for t in segment.rows {
                                     let position = state.length + t - first
-                                    rope.apply(qp.baseAddress! + t * d, heads: c.headCount, headDimension: c.headDimension, position: position, cache: &ropeCache)
+                                    rope.apply(qp.baseAddress! + t * qd, heads: c.headCount, headDimension: c.headDimension, position: position, cache: &ropeCache)
                                     rope.apply(kp.baseAddress! + t * kv, heads: c.headCountKV, headDimension: c.headDimension, position: position, cache: &ropeCache)
                                 }
                                 state.store(layer: l, keys: kp.baseAddress! + first * kv, values: vp.baseAddress! + first * kv, tokens: segment.rows.count)
-                                Attention.compute(queries: qp.baseAddress! + first * d, state: state, layer: l, tokens: segment.rows.count,
-                                                  configuration: c, into: ap.baseAddress! + first * d, threads: threads)
+                                Attention.compute(queries: qp.baseAddress! + first * qd, state: state, layer: l, tokens: segment.rows.count,
+                                                  configuration: c, into: ap.baseAddress! + first * qd, threads: threads)
                             }
                         }
                     }
                 }
             }
-            observe(.attentionOutputInput, l, attention, T, d)
+            observe(.attentionOutputInput, l, attention, T, qd)
             linear(attention, T, layer.attentionOutput, &projected)
             Kernels.add(&x, projected, count: T * d)
 

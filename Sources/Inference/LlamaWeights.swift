@@ -6,6 +6,13 @@ public struct LlamaLayerWeights: Sendable {
     public internal(set) var query, key, value, attentionOutput: WeightMatrix
     public internal(set) var ffnNorm: [Float]
     public internal(set) var gate, up, down: WeightMatrix
+    /// Qwen2's projection biases, added after the product (nil: none).
+    public internal(set) var queryBias: [Float]? = nil
+    public internal(set) var keyBias: [Float]? = nil
+    public internal(set) var valueBias: [Float]? = nil
+    /// Qwen3's per-head RMSNorm weights of queries and keys (one head's width).
+    public internal(set) var queryNorm: [Float]? = nil
+    public internal(set) var keyNorm: [Float]? = nil
 }
 
 /// All weights of a llama model, mapped from a GGUF file (llama.cpp tensor names). A missing
@@ -31,20 +38,35 @@ public struct LlamaWeights: Sendable {
             guard info.shape == [UInt64(length)] else { throw InferenceError.shapeMismatch(tensor: name, expected: [UInt64(length)], found: info.shape) }
             return try WeightMatrix(name: name, info: info, file: file).floats()
         }
-        let d = c.embeddingLength, kv = c.kvDimension, f = c.feedForwardLength
+        /// A bias the architecture allows, when the file has it; a bias it does not is an error.
+        func bias(_ tensor: LlamaTensor, layer: Int, length: Int) throws -> [Float]? {
+            let name = tensor.biasName(layer: layer)
+            guard file.tensor(named: name) != nil else { return nil }
+            guard c.family.allowsAttentionBiases else { throw InferenceError.unexpectedTensor(name, architecture: c.architecture) }
+            return try vector(name, length: length)
+        }
+        let d = c.embeddingLength, qd = c.queryDimension, kv = c.kvDimension, f = c.feedForwardLength, hd = c.headDimension
         typealias T = LlamaTensor
         tokenEmbedding = try matrix(T.tokenEmbedding.name(), rows: c.vocabularySize, columns: d)
         layers = try (0..<c.blockCount).map { i in
-            LlamaLayerWeights(
+            var layer = LlamaLayerWeights(
                 attentionNorm: try vector(T.attentionNorm.name(layer: i), length: d),
-                query: try matrix(T.attentionQ.name(layer: i), rows: d, columns: d),
+                query: try matrix(T.attentionQ.name(layer: i), rows: qd, columns: d),
                 key: try matrix(T.attentionK.name(layer: i), rows: kv, columns: d),
                 value: try matrix(T.attentionV.name(layer: i), rows: kv, columns: d),
-                attentionOutput: try matrix(T.attentionOutput.name(layer: i), rows: d, columns: d),
+                attentionOutput: try matrix(T.attentionOutput.name(layer: i), rows: d, columns: qd),
                 ffnNorm: try vector(T.ffnNorm.name(layer: i), length: d),
                 gate: try matrix(T.ffnGate.name(layer: i), rows: f, columns: d),
                 up: try matrix(T.ffnUp.name(layer: i), rows: f, columns: d),
                 down: try matrix(T.ffnDown.name(layer: i), rows: d, columns: f))
+            layer.queryBias = try bias(.attentionQ, layer: i, length: qd)
+            layer.keyBias = try bias(.attentionK, layer: i, length: kv)
+            layer.valueBias = try bias(.attentionV, layer: i, length: kv)
+            if c.family.normsQueriesAndKeys {
+                layer.queryNorm = try vector(T.attentionQNorm.name(layer: i), length: hd)
+                layer.keyNorm = try vector(T.attentionKNorm.name(layer: i), length: hd)
+            }
+            return layer
         }
         outputNorm = try vector(T.outputNorm.name(), length: d)
         output = file.tensor(named: T.output.name()) != nil

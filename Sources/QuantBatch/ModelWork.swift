@@ -48,7 +48,9 @@ final class ModelWork {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let conversion = JobProvenance.Conversion(inputSHA256: inputHash!, recipe: String(decoding: try encoder.encode(recipe), as: UTF8.self),
+        let recipeText = String(decoding: try encoder.encode(recipe), as: UTF8.self)
+            + (job.recipe.calibratesStatistics ? " statistics_tokens=\(job.recipe.statisticsTokens)" : "")
+        let conversion = JobProvenance.Conversion(inputSHA256: inputHash!, recipe: recipeText,
                                                   files: files, toolVersion: QuantKitVersion.current)
         let evaluation = try manifest.evaluation.map {
             JobProvenance.Evaluation(textSHA256: try hash($0.text), chunks: $0.chunks, context: $0.context, kld: $0.kld,
@@ -60,7 +62,9 @@ final class ModelWork {
     /// Converts `job` into its output (atomically); returns the wall time.
     func convert(_ job: BatchJob) throws -> Double {
         var recipe = job.recipe.recipe
-        if job.recipe.calibratesStatistics { recipe = job.recipe.resolved(statistics: try statistics(recipe.calibration ?? .init())) }
+        if job.recipe.calibratesStatistics {
+            recipe = job.recipe.resolved(statistics: try statistics(recipe.calibration ?? .init(), tokens: job.recipe.statisticsTokens))
+        }
         let input = recipe.runsModel ? try ggufInput() : model.path
         var pipeline = try ConversionPipeline(recipe: recipe, input: input)
         pipeline.threads = threads
@@ -125,8 +129,8 @@ final class ModelWork {
 
     /// `stats: calibrate`: statistics recorded over the calibration text once per model and
     /// settings, kept under `.shared/` (named by the input, text, tokens and seed).
-    func statistics(_ calibration: ConversionRecipe.Calibration) throws -> String {
-        let key = Fingerprint.of(text: "\(inputHash ?? "")|\(try calibration.text.map(hash) ?? "data-free")|\(calibration.tokens)|\(calibration.seed)")
+    func statistics(_ calibration: ConversionRecipe.Calibration, tokens: Int) throws -> String {
+        let key = Fingerprint.of(text: "\(inputHash ?? "")|\(try calibration.text.map(hash) ?? "data-free")|\(tokens)|\(calibration.seed)")
         if let known = statisticsFiles[key] { return known }
         let path = (cacheFolder as NSString).appendingPathComponent("statistics-\(key.prefix(16)).qkstats")
         if !FileManager.default.fileExists(atPath: path) {
@@ -135,10 +139,10 @@ final class ModelWork {
             let corpus: CalibrationCorpus
             if let text = calibration.text {
                 corpus = try CalibrationCorpus.text(path: text, tokenizer: llama.tokenizer, context: min(512, llama.configuration.contextLength),
-                                                    maxTokens: calibration.tokens)
+                                                    maxTokens: tokens)
             } else {
                 let length = min(128, llama.configuration.contextLength)
-                corpus = try CalibrationCorpus.sampled(from: llama, sequences: max(1, calibration.tokens / length), length: length,
+                corpus = try CalibrationCorpus.sampled(from: llama, sequences: max(1, tokens / length), length: length,
                                                        seed: calibration.seed)
             }
             let statistics = try Calibrator.run(model: llama, corpus: corpus) { done, total in

@@ -57,7 +57,7 @@ public struct ModelConverter {
             case let .importanceLength(tensor, expected, found):
                 return "importance data for '\(tensor)' has \(found) values, the tensor's rows have \(expected)"
             case let .notALlamaModel(path, architecture):
-                return "\(path): architecture '\(architecture)' is not supported (supported: llama)"
+                return "\(path): architecture '\(architecture)' is not supported (supported: \(HFArchitecture.ggufNames.joined(separator: ", ")))"
             }
         }
     }
@@ -82,7 +82,7 @@ public struct ModelConverter {
         self.options = options
         let metadata = source.metadata
         let architecture = metadata.architecture ?? "(none)"
-        guard architecture == HFLlamaConfig.ggufArchitecture else {
+        guard HFArchitecture.ggufNames.contains(architecture) else {
             throw ConversionError.notALlamaModel(path: source.path, architecture: architecture)
         }
         func hyper(_ key: GGUFKey.LLM) -> Int { Int(metadata.integer(key.key(architecture)) ?? 0) }

@@ -18,7 +18,8 @@ struct BatchCommandTests {
           - name: q4_k_m-cal
             type: Q4_K_M
             stats: calibrate
-            calibration: {text: \(TestData.shared("tinyshakespeare/input.txt")), tokens: 512}
+            statistics_tokens: 512
+            calibration: {text: \(TestData.shared("tinyshakespeare/input.txt"))}
           - {name: q4_0, type: Q4_0}
           - {name: broken, type: Q4_0, tensor_types: [{pattern: ffn_down, type: Q9_9}]}
         evaluation: {text: \(TestData.shared("wikitext-2/wiki.test.raw")), chunks: 2, context: 128, generation_tokens: 4}

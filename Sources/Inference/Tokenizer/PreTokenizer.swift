@@ -10,8 +10,9 @@ struct PreTokenizer {
         /// hand-written as llama.cpp's `unicode_regex_split_custom_gpt2`.
         case gpt2
         /// Llama 3's `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
-        /// hand-written as llama.cpp's `unicode_regex_split_custom_llama3`.
-        case llama3
+        /// hand-written as llama.cpp's `unicode_regex_split_custom_llama3`; with `digits: 1`,
+        /// Qwen2's pattern (`\p{N}` instead of `\p{N}{1,3}`, llama.cpp's LLAMA_VOCAB_PRE_TYPE_QWEN2).
+        case llama3(digits: Int)
     }
 
     /// Pre-tokenizers whose vocabulary also skips BPE for a piece that is itself a token
@@ -22,7 +23,8 @@ struct PreTokenizer {
         var table: [String: [Stage]] = [:]
         for name in ["gpt2", "mpt", "olmo", "jais", "default"] { table[name] = [.gpt2] }
         for name in ["starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva"] { table[name] = [.isolateDigits, .gpt2] }
-        for name in ignoresMerges { table[name] = [.llama3] }
+        for name in ignoresMerges { table[name] = [.llama3(digits: 3)] }
+        for name in ["qwen2", "deepseek-r1-qwen"] { table[name] = [.llama3(digits: 1)] }
         return table
     }()
 
@@ -46,7 +48,7 @@ struct PreTokenizer {
                 switch stage {
                 case .isolateDigits: Self.isolateDigits(piece, classes, into: &next)
                 case .gpt2: Self.gpt2(piece, scalars, classes, into: &next)
-                case .llama3: Self.llama3(piece, scalars, classes, into: &next)
+                case let .llama3(digits): Self.llama3(piece, scalars, classes, maxDigits: digits, into: &next)
                 }
             }
             pieces = next
@@ -129,7 +131,8 @@ struct PreTokenizer {
         }
     }
 
-    private static func llama3(_ piece: Range<Int>, _ scalars: [Unicode.Scalar], _ classes: [CodepointClass], into out: inout [Range<Int>]) {
+    private static func llama3(_ piece: Range<Int>, _ scalars: [Unicode.Scalar], _ classes: [CodepointClass], maxDigits: Int,
+                               into out: inout [Range<Int>]) {
         let end = piece.upperBound
         @inline(__always) func cpt(_ i: Int) -> UInt32 { i < end ? scalars[i].value : UInt32.max }
         @inline(__always) func flags(_ i: Int) -> CodepointClass { i < end ? classes[i] : [] }
@@ -161,10 +164,10 @@ struct PreTokenizer {
                 while flags(p).contains(.letter) { p += 1 }
                 emit(p); continue
             }
-            // \p{N}{1,3}
+            // \p{N}{1,3} (Qwen2: \p{N})
             if f.contains(.number) {
                 var p = pos
-                while flags(p).contains(.number) && p - pos < 3 { p += 1 }
+                while flags(p).contains(.number) && p - pos < maxDigits { p += 1 }
                 emit(p); continue
             }
             // <space>?[^\s\p{L}\p{N}]+[\r\n]*

@@ -12,8 +12,8 @@ import QuantConversion
 ///       - {name: q8_0, type: Q8_0}
 ///       - name: q4_k_m-cal
 ///         type: Q4_K_M
-///         stats: calibrate                      # statistics recorded once per model from …
-///         calibration: {text: calib.txt, tokens: 5120}   # … this text (also the mix search's)
+///         stats: calibrate                      # statistics recorded once per model from 5120 tokens …
+///         calibration: {text: calib.txt}        # … of this text (512 tokens for the mix search)
 ///         optimize_mix: true
 ///     evaluation: {text: wiki.test.raw, chunks: 8, kld: true}
 public struct BatchManifest: Decodable, Sendable {
@@ -26,20 +26,29 @@ public struct BatchManifest: Decodable, Sendable {
     public struct Recipe: Decodable, Sendable, Equatable {
         public var name: String
         public var recipe: ConversionRecipe
+        /// Tokens `stats: calibrate` records statistics over (the README's `calibrate --tokens
+        /// 5120`); `calibration.tokens` stays the mix search's (default 512), which costs ten times
+        /// more per token.
+        public var statisticsTokens: Int
 
-        public init(name: String, recipe: ConversionRecipe) {
+        public init(name: String, recipe: ConversionRecipe, statisticsTokens: Int = Self.defaultStatisticsTokens) {
             self.name = name
             self.recipe = recipe
+            self.statisticsTokens = statisticsTokens
         }
 
-        enum CodingKeys: String, CodingKey { case name }
+        public static let defaultStatisticsTokens = 5120
+
+        enum CodingKeys: String, CodingKey { case name, statisticsTokens = "statistics_tokens" }
         public init(from decoder: any Decoder) throws {
-            name = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .name)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            statisticsTokens = try c.decodeIfPresent(Int.self, forKey: .statisticsTokens) ?? Self.defaultStatisticsTokens
             recipe = try ConversionRecipe(from: decoder)
         }
 
-        /// `stats: calibrate`: QuantKit statistics the batch records itself, once per model, from
-        /// the recipe's calibration text (data-free samples without one) and token count.
+        /// `stats: calibrate`: QuantKit statistics the batch records itself, once per model, over
+        /// `statistics_tokens` tokens of the recipe's calibration text (data-free samples without one).
         public static let calibrateKeyword = "calibrate"
         public var calibratesStatistics: Bool { recipe.stats == Self.calibrateKeyword }
 
@@ -91,7 +100,7 @@ public struct BatchManifest: Decodable, Sendable {
     /// Keys each level accepts; anything else is a typo and an error, not silently ignored.
     static let topKeys: Set<String> = ["output", "models", "recipes", "evaluation"]
     static let modelKeys: Set<String> = ["name", "path"]
-    static let recipeKeys: Set<String> = Set(ConversionRecipe.keys).union(["name"])
+    static let recipeKeys: Set<String> = Set(ConversionRecipe.keys).union(["name", "statistics_tokens"])
     static let calibrationKeys: Set<String> = ["text", "tokens", "seed"]
     static let tensorRuleKeys: Set<String> = ["pattern", "type"]
     static let evaluationKeys: Set<String> = ["text", "chunks", "context", "kld", "generation_tokens"]

@@ -83,6 +83,7 @@ public enum ManifestLoader {
             if !entry.calibratesStatistics { checkFile(entry.recipe.stats, key: "recipes[\(i)].stats") }
             checkFile(entry.recipe.imatrix, key: "recipes[\(i)].imatrix")
             checkFile(entry.recipe.calibration?.text, key: "recipes[\(i)].calibration.text")
+            if entry.statisticsTokens < 2 { problems.append(("recipes[\(i)].statistics_tokens", "must be at least 2")) }
         }
         if let evaluation = manifest.evaluation {
             checkFile(evaluation.text, key: "evaluation.text")

@@ -10,14 +10,17 @@ extension HFLlamaConfig {
     /// `rope_scaling` is recovered.
     init(gguf metadata: GGUFMetadata, file: String, tied: Bool, ropeFactors: [Float]?) throws {
         let arch = metadata.architecture ?? "(none)"
-        guard arch == Self.ggufArchitecture else {
-            throw HFExportError(file: file, .unsupportedArchitecture(found: arch, supported: [Self.ggufArchitecture]))
+        // Export writes llama checkpoints only (Qwen's biases and q/k norms have no exporter yet).
+        guard arch == "llama", let llama = HFArchitecture.named("LlamaForCausalLM") else {
+            throw HFExportError(file: file, .unsupportedArchitecture(found: arch, supported: ["llama"]))
         }
         func required(_ key: GGUFKey.LLM) throws -> Int {
             guard let value = metadata.integer(key.key(arch)) else { throw HFExportError(file: file, .missingKey(key.key(arch))) }
             return Int(value)
         }
-        hfArchitecture = "LlamaForCausalLM"
+        hfArchitecture = llama.hfName
+        architecture = llama
+        attentionBiases = false
         layerCount = try required(.blockCount)
         embeddingLength = try required(.embeddingLength)
         feedForwardLength = try required(.feedForwardLength)

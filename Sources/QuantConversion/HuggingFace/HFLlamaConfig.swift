@@ -2,14 +2,19 @@ import Foundation
 import QuantCore
 import QuantFormats
 
-/// The hyper-parameters of a llama-family `config.json`, validated, and their GGUF spelling
-/// (the `llama.*` keys llama.cpp's convert_hf_to_gguf.py writes).
+/// The hyper-parameters of a llama-family `config.json` (Llama, Mistral, Qwen2, Qwen3),
+/// validated, and their GGUF spelling (the `<arch>.*` keys llama.cpp's convert_hf_to_gguf.py
+/// writes).
 public struct HFLlamaConfig: Sendable {
-    /// `architectures[0]` values this converter maps to GGUF architecture "llama".
-    public static let supportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM"]
-    public static let ggufArchitecture = "llama"
+    /// `architectures[0]` values this converter reads (`HFArchitecture.all`).
+    public static var supportedArchitectures: [String] { HFArchitecture.all.map(\.hfName) }
 
     public let hfArchitecture: String
+    public let architecture: HFArchitecture
+    /// `general.architecture` of the GGUF.
+    public var ggufArchitecture: String { architecture.ggufName }
+    /// Whether q/k/v have biases (Qwen2 always; others when `attention_bias` is true).
+    public let attentionBiases: Bool
     public let layerCount: Int
     public let embeddingLength: Int
     public let feedForwardLength: Int
@@ -36,10 +41,11 @@ public struct HFLlamaConfig: Sendable {
     public init(path: String) throws {
         let json = try HFJSONFile(path: path)
         let architecture = json.value("architectures")?.array?.first?.string ?? "(none)"
-        guard Self.supportedArchitectures.contains(architecture) else {
+        guard let mapping = HFArchitecture.named(architecture) else {
             throw HFCheckpointError(file: path, .unsupportedArchitecture(found: architecture, supported: Self.supportedArchitectures))
         }
         hfArchitecture = architecture
+        self.architecture = mapping
         layerCount = try json.requiredInteger("num_hidden_layers")
         embeddingLength = try json.requiredInteger("hidden_size")
         feedForwardLength = try json.requiredInteger("intermediate_size")
@@ -59,8 +65,21 @@ public struct HFLlamaConfig: Sendable {
         guard headDimension > 0, headDimension % 2 == 0 else {
             throw HFCheckpointError(file: path, .badValue(key: "head_dim", message: "must be even and positive, found \(headDimension)"))
         }
-        for key in ["attention_bias", "mlp_bias"] where try json.bool(key) == true {
-            throw HFCheckpointError(file: path, .badValue(key: key, message: "biases are not supported by this converter"))
+        let configuredBias = try json.bool("attention_bias") ?? false
+        switch mapping.attentionBiases {
+        case .never where configuredBias:
+            throw HFCheckpointError(file: path, .badValue(key: "attention_bias", message: "biases are not supported for \(architecture)"))
+        case .never: attentionBiases = false
+        case .ifConfigured: attentionBiases = configuredBias
+        case .always: attentionBiases = true
+        }
+        if try json.bool("mlp_bias") == true {
+            throw HFCheckpointError(file: path, .badValue(key: "mlp_bias", message: "MLP biases are not supported by this converter"))
+        }
+        // Mistral 7B v0.1 attends 4096 tokens back; llama.cpp runs it with full attention, which
+        // differs past the window, so such a checkpoint is refused rather than converted silently.
+        if let window = try json.integer("sliding_window"), try json.bool("use_sliding_window") ?? true, window < contextLength {
+            throw HFCheckpointError(file: path, .badValue(key: "sliding_window", message: "sliding-window attention (\(window) tokens) is not supported: llama.cpp would attend to the whole context"))
         }
         ropeScaling = try Self.ropeScaling(json)
     }
@@ -93,7 +112,7 @@ public struct HFLlamaConfig: Sendable {
 
     /// Hyper-parameter keys in convert_hf_to_gguf.py's order.
     public func hyperparameterEntries(fileType: UInt32) -> [GGUFKeyValue] {
-        let arch = Self.ggufArchitecture
+        let arch = ggufArchitecture
         func key(_ suffix: GGUFKey.LLM) -> String { suffix.key(arch) }
         var entries: [GGUFKeyValue] = [
             .init(key(.blockCount), .uint32(UInt32(layerCount))),

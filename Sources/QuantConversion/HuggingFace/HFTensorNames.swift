@@ -19,10 +19,11 @@ struct HFTensorMapping: Equatable {
     private static func layerTable(_ c: HFLlamaConfig) -> [(String, LlamaTensor, [Int], RowPermutation?)] {
         let e = c.embeddingLength, f = c.feedForwardLength
         let q = c.headCount * c.headDimension, kv = c.headCountKV * c.headDimension
+        let permutes = c.architecture.permutesQueryKeyRows
         return [
             ("input_layernorm.weight", .attentionNorm, [e], nil),
-            ("self_attn.q_proj.weight", .attentionQ, [q, e], .rope(heads: c.headCount)),
-            ("self_attn.k_proj.weight", .attentionK, [kv, e], .rope(heads: c.headCountKV)),
+            ("self_attn.q_proj.weight", .attentionQ, [q, e], permutes ? .rope(heads: c.headCount) : nil),
+            ("self_attn.k_proj.weight", .attentionK, [kv, e], permutes ? .rope(heads: c.headCountKV) : nil),
             ("self_attn.v_proj.weight", .attentionV, [kv, e], nil),
             ("self_attn.o_proj.weight", .attentionOutput, [e, q], nil),
             ("post_attention_layernorm.weight", .ffnNorm, [e], nil),
@@ -40,10 +41,23 @@ struct HFTensorMapping: Equatable {
             HFTensorMapping(hfName: "model.embed_tokens.weight", ggufName: LlamaTensor.tokenEmbedding.name(), hfShape: shape([v, e]), permutation: nil),
             HFTensorMapping(hfName: "model.norm.weight", ggufName: LlamaTensor.outputNorm.name(), hfShape: shape([e]), permutation: nil),
         ]
+        let q = config.headCount * config.headDimension, kv = config.headCountKV * config.headDimension
         for layer in 0..<config.layerCount {
             for (hf, gguf, dims, permutation) in layerTable(config) {
                 required.append(HFTensorMapping(hfName: "model.layers.\(layer).\(hf)", ggufName: gguf.name(layer: layer),
                                                 hfShape: shape(dims), permutation: permutation))
+            }
+            func extra(_ hf: String, _ gguf: String, _ length: Int) {
+                required.append(HFTensorMapping(hfName: "model.layers.\(layer).\(hf)", ggufName: gguf, hfShape: shape([length]), permutation: nil))
+            }
+            if config.attentionBiases {
+                extra("self_attn.q_proj.bias", LlamaTensor.attentionQ.biasName(layer: layer), q)
+                extra("self_attn.k_proj.bias", LlamaTensor.attentionK.biasName(layer: layer), kv)
+                extra("self_attn.v_proj.bias", LlamaTensor.attentionV.biasName(layer: layer), kv)
+            }
+            if config.architecture.queryKeyNorms {
+                extra("self_attn.q_norm.weight", LlamaTensor.attentionQNorm.name(layer: layer), config.headDimension)
+                extra("self_attn.k_norm.weight", LlamaTensor.attentionKNorm.name(layer: layer), config.headDimension)
             }
         }
         let output = HFTensorMapping(hfName: "lm_head.weight", ggufName: LlamaTensor.output.name(), hfShape: shape([v, e]), permutation: nil)

@@ -23,8 +23,14 @@ struct HFTokenizerMetadata {
             .object([("type", .string("Split")), ("pattern", .object([("Regex", .string(llama3SplitPattern))])),
                      ("behavior", .string("Isolated")), ("invert", .bool(false))]),
             byteLevel(useRegex: false)]))])),
+        ("qwen2", .object([("type", .string("Sequence")), ("pretokenizers", .array([
+            .object([("type", .string("Split")), ("pattern", .object([("Regex", .string(qwen2SplitPattern))])),
+                     ("behavior", .string("Isolated")), ("invert", .bool(false))]),
+            byteLevel(useRegex: false)]))])),
     ]
     static let llama3SplitPattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    /// Qwen2/Qwen3: Llama 3's pattern with one digit per piece.
+    static let qwen2SplitPattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
     static func byteLevel(useRegex: Bool) -> JSONValue {
         .object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)), ("use_regex", .bool(useRegex))])
@@ -171,7 +177,7 @@ struct HFTokenizerMetadata {
             return pre["individual_digits"]?.bool == true ? "Digits(individual)" : "Digits"
         case "Split":
             let pattern = pre["pattern"]?["Regex"]?.string ?? pre["pattern"]?["String"]?.string ?? ""
-            return pattern == llama3SplitPattern ? "Split(llama3)" : "Split(\(pattern))"
+            return pattern == llama3SplitPattern ? "Split(llama3)" : pattern == qwen2SplitPattern ? "Split(qwen2)" : "Split(\(pattern))"
         default:
             return type
         }

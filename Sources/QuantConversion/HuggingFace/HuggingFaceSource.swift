@@ -76,7 +76,7 @@ public final class HuggingFaceSource: ConversionSource, @unchecked Sendable {
     private static func metadata(folder: String, config: HFLlamaConfig, tokenizer: HFTokenizerMetadata) throws -> GGUFMetadata {
         let name = (folder as NSString).standardizingPath.split(separator: "/").last.map(String.init) ?? "model"
         var entries: [GGUFKeyValue] = [
-            .init(GGUFKey.architecture, .string(HFLlamaConfig.ggufArchitecture)),
+            .init(GGUFKey.architecture, .string(config.ggufArchitecture)),
             .init("general.type", .string("model")),
             .init(GGUFKey.name, .string(name)),
         ]
