@@ -48,7 +48,9 @@ def weights(name, family, vocab, rng):
         return (rng.standard_normal((rows, cols)) * scale / np.sqrt(cols)).astype(np.float32)
     def norm(n):
         return (1 + 0.2 * rng.standard_normal(n)).astype(np.float32)
-    t = {"model.embed_tokens.weight": rng.standard_normal((vocab, HIDDEN)).astype(np.float32),
+    # Embeddings of std 0.3: as a tied output head they give logits of a few units, a peaked but
+    # not degenerate next-token distribution (perplexity in the hundreds, not 1e16).
+    t = {"model.embed_tokens.weight": (0.3 * rng.standard_normal((vocab, HIDDEN))).astype(np.float32),
          "model.norm.weight": norm(HIDDEN)}
     for l in range(LAYERS):
         p = f"model.layers.{l}."
@@ -68,7 +70,7 @@ def weights(name, family, vocab, rng):
             t[p + "self_attn.q_norm.weight"] = norm(hd)
             t[p + "self_attn.k_norm.weight"] = norm(hd)
     if not extra.get("tie_word_embeddings", False):
-        t["lm_head.weight"] = mat(vocab, HIDDEN, 4.0)
+        t["lm_head.weight"] = mat(vocab, HIDDEN, 1.5)
     return t
 
 

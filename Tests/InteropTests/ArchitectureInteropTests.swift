@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import QuantCalibration
 import QuantConversion
 import QuantCore
 import QuantFormats
@@ -58,8 +59,8 @@ struct ArchitectureInteropTests {
         let range = Double(reference.max()! - reference.min()!)
         func worst(_ a: [Float]) -> Double { zip(a, reference).map { Double(abs($0 - $1)) }.max()! / range }
         #expect(reference.count == mine.count && reference.count == llama.count)
-        #expect(worst(llama) < 1e-4, "\(family): llama.cpp's logits on our file are off the checkpoint's by \(worst(llama)) of their range")
-        #expect(worst(mine) < 1e-4, "\(family): our logits are off the checkpoint's by \(worst(mine)) of their range")
+        #expect(worst(llama) < 1e-5, "\(family): llama.cpp's logits on our file are off the checkpoint's by \(worst(llama)) of their range")
+        #expect(worst(mine) < 1e-5, "\(family): our logits are off the checkpoint's by \(worst(mine)) of their range")
 
         let ppl = try Perplexity.evaluate(model: model, text: text, context: 128, maxChunks: 4)
         let theirPPL = try theirs.doubles("ppl")[0]
@@ -82,5 +83,54 @@ struct ArchitectureInteropTests {
             #expect(mine.type == tensor.type, "\(family) \(tensor.name): \(mine.type) vs \(tensor.type)")
             #expect(a.data(for: mine).elementsEqual(b.data(for: tensor)), "\(family) \(tensor.name): bytes differ")
         }
+    }
+}
+
+/// Calibration on every architecture: statistics, the mix search and SmoothQuant run on each tiny
+/// checkpoint, the mix-searched Q4_K_M loads in llama.cpp, SmoothQuant's folds keep the function
+/// (same perplexity in F32), and a fold through a biased producer (Qwen2's attn_v) is refused by
+/// name.
+extension ArchitectureInteropTests {
+    func statistics(_ family: String) throws -> String {
+        let path = try Self.checkpoints.get() + "/\(family).qkstats"
+        if FileManager.default.fileExists(atPath: path) { return path }
+        let model = try LlamaModel(path: try convert(family))
+        model.threads = 2
+        let corpus = try CalibrationCorpus.text(path: TestData.shared("tinyshakespeare/input.txt"), tokenizer: model.tokenizer, context: 128, maxTokens: 1024)
+        try ActivationStatisticsFile.write(try Calibrator.run(model: model, corpus: corpus), to: path)
+        return path
+    }
+
+    @Test(arguments: families) func statisticsAndMixSearchMakeAFileLlamaCppLoads(_ family: String) throws {
+        var recipe = ConversionRecipe()
+        recipe.type = "Q4_K_M"
+        recipe.stats = try statistics(family)
+        recipe.optimizeMix = true
+        recipe.calibration = .init(text: TestData.shared("tinyshakespeare/input.txt"), tokens: 256)
+        let output = try Self.checkpoints.get() + "/\(family)-mix.gguf"
+        var pipeline = try ConversionPipeline(recipe: recipe, input: try convert(family))
+        pipeline.threads = 2
+        let outcome = try pipeline.run(output: output)
+        #expect(outcome.mixSearch != nil)
+        let loaded = try PythonOracle.json("llama_load_check.py", output)
+        #expect(loaded[output]?["finite"]?.bool == true, "\(family): \(loaded)")
+    }
+
+    @Test(arguments: families) func smoothQuantKeepsTheFunctionOrNamesTheSiteItCannotFold(_ family: String) throws {
+        let input = try convert(family)
+        var recipe = ConversionRecipe()
+        recipe.type = "F32"
+        recipe.stats = try statistics(family)
+        recipe.smoothquant = "0.5"
+        let output = try Self.checkpoints.get() + "/\(family)-smoothed.gguf"
+        if family == "qwen2" {
+            #expect(throws: SmoothQuant.SmoothQuantError.self) { _ = try ConversionPipeline(recipe: recipe, input: input).run(output: output) }
+            recipe.smoothquantSites = "norms"
+        }
+        _ = try ConversionPipeline(recipe: recipe, input: input).run(output: output)
+        let text = try MappedFile.readText(path: TestData.shared("wikitext-2/wiki.test.raw"))
+        let plain = try Perplexity.evaluate(model: try LlamaModel(path: input), text: text, context: 128, maxChunks: 2)
+        let smoothed = try Perplexity.evaluate(model: try LlamaModel(path: output), text: text, context: 128, maxChunks: 2)
+        #expect(abs(smoothed.perplexity / plain.perplexity - 1) < 1e-4, "\(family): PPL \(plain.perplexity) → \(smoothed.perplexity) after folding")
     }
 }
