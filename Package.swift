@@ -66,7 +66,7 @@ let package = Package(
         .target(name: "QuantCalibration", dependencies: ["QuantCore", "QuantConversion", "QuantFormats", "Inference", "CBLAS", "CZstd"],
                 path: "Calibration", swiftSettings: codegen),
         // Batch conversions: a manifest of models × recipes, resumable and shardable, one report.
-        .target(name: "QuantBatch", dependencies: ["QuantConversion", "QuantCalibration", "Inference", "QuantFormats",
+        .target(name: "QuantBatch", dependencies: ["QuantConversion", "QuantCalibration", "Inference", "QuantCore", "QuantFormats",
                                                    .product(name: "Yams", package: "Yams")],
                 path: "Sources/QuantBatch", swiftSettings: codegen),
 

@@ -50,6 +50,9 @@ public struct BatchResult: Codable, Equatable, Sendable {
     /// Tensors per ggml type, the mix.
     public var tensorTypes: [String: Int]?
     public var quality: Quality?
+    /// Per weight matrix: ‖W_variant − W_base‖ / ‖W_base‖ against the model's unquantized file
+    /// (the report's heat map).
+    public var tensorErrors: [String: Double]?
     public var timings: Timings
     public var provenance: JobProvenance?
 
@@ -60,6 +63,7 @@ public struct BatchResult: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, recipe, status, error, file, bytes, parameters, tensorTypes = "tensor_types", quality, timings, provenance
+        case model, recipe, status, error, file, bytes, parameters, tensorTypes = "tensor_types", quality
+        case tensorErrors = "tensor_errors", timings, provenance
     }
 }

@@ -52,9 +52,12 @@ public struct JobProvenance: Codable, Equatable, Sendable {
         public var context: Int
         public var kld: Bool
         public var generationTokens: Int
+        /// What an evaluation measures; a result made by an older set is evaluated again.
+        public var measures: Int? = Self.currentMeasures
+        public static let currentMeasures = 2  // 2: + per-tensor relative errors
 
         enum CodingKeys: String, CodingKey {
-            case textSHA256 = "text_sha256", chunks, context, kld, generationTokens = "generation_tokens"
+            case textSHA256 = "text_sha256", chunks, context, kld, generationTokens = "generation_tokens", measures
         }
     }
 

@@ -105,6 +105,7 @@ final class ModelWork {
             result.quality = VariantEvaluation.quality(ppl)
             result.timings.evaluationTokensPerSecond = ppl.tokensPerSecond
         }
+        result.tensorErrors = try VariantEvaluation.tensorErrors(file: job.outputPath, base: try ggufInput(), threads: threads)
         if evaluation.generationTokens > 0 {
             events(.progress(model: model.name, job: job.id, stage: .generating, done: 0, total: evaluation.generationTokens))
             result.timings.generationTokensPerSecond = try VariantEvaluation.generationSpeed(variant, tokens: evaluation.generationTokens)

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import QuantCore
 import QuantFormats
 
 /// Turning a written file and its measurements into a result row.
@@ -12,6 +13,30 @@ enum VariantEvaluation {
         result.bytes = file.fileSize
         result.parameters = file.tensors.reduce(0) { $0 + $1.elementCount }
         result.tensorTypes = Dictionary(grouping: file.tensors, by: \.type.name).mapValues(\.count)
+    }
+
+    /// ‖W − W_base‖ / ‖W_base‖ of every weight matrix both files hold (decoded one at a time;
+    /// types without a codec here, such as NF4_DQ, are left out).
+    static func tensorErrors(file path: String, base basePath: String, threads: Int) throws -> [String: Double] {
+        let file = try GGUFFile(path: path), base = try GGUFFile(path: basePath)
+        var errors: [String: Double] = [:]
+        for tensor in file.tensors where tensor.shape.count == 2 {
+            guard let reference = base.tensor(named: tensor.name), reference.shape == tensor.shape,
+                  CodecRegistry.codec(for: tensor.type) != nil, CodecRegistry.codec(for: reference.type) != nil else { continue }
+            let rowLength = Int(tensor.rowLength)
+            let values = try TensorCodec(type: tensor.type, tensor: tensor.name, threads: threads)
+                .dequantize(Array(file.data(for: tensor)), rowLength: rowLength, tensor: tensor.name)
+            let expected = try TensorCodec(type: reference.type, tensor: reference.name, threads: threads)
+                .dequantize(Array(base.data(for: reference)), rowLength: rowLength, tensor: reference.name)
+            var difference = 0.0, norm = 0.0
+            for i in values.indices {
+                let d = Double(values[i]) - Double(expected[i])
+                difference += d * d
+                norm += Double(expected[i]) * Double(expected[i])
+            }
+            errors[tensor.name] = norm > 0 ? (difference / norm).squareRoot() : 0
+        }
+        return errors
     }
 
     static func quality(_ kld: KLDivergenceResult) -> BatchResult.Quality {

@@ -46,6 +46,9 @@ import TestSupport
         #expect(q8.meanKLD! < q4.meanKLD! && q8.meanKLD! > 0)
         #expect(first[0].bytes! > first[1].bytes!)
         #expect(first[0].tensorTypes?["Q8_0"] ?? 0 > 0)
+        let q8Errors = try #require(first[0].tensorErrors), q4Errors = try #require(first[1].tensorErrors)
+        #expect(q8Errors.count == 2 * 7 + 1 && q4Errors.keys == q8Errors.keys, "every weight matrix: \(q8Errors.keys.sorted())")
+        #expect(q8Errors.values.reduce(0, +) < q4Errors.values.reduce(0, +) && q8Errors.values.allSatisfy { $0 > 0 && $0 < 0.02 })
 
         var skipped: [String] = []
         let second = BatchRunner(plan: plan, threads: 2).run { if case let .skipped(job, _) = $0 { skipped.append(job) } }
@@ -83,6 +86,8 @@ import TestSupport
         #expect(csv.split(separator: "\n").count == 4)
         let svg = try String(contentsOfFile: whole.output + "/kld-vs-bpw.svg", encoding: .utf8)
         #expect(svg.contains("<circle") && svg.contains("q4_0"))
+        let heatMap = try String(contentsOfFile: whole.output + "/tensor-errors.svg", encoding: .utf8)
+        #expect(heatMap.components(separatedBy: "<rect").count - 2 == 2 * 7 * 2, "one cell per block matrix and variant")
     }
 
     @Test func changedEvaluationReevaluatesWithoutConverting() throws {

@@ -70,7 +70,8 @@ public enum ResultsFile {
         let plots = ResultsPlots(results: results)
         try write("kld-vs-bpw.svg", plots.kldAgainstBits())
         try write("ppl-vs-size.svg", plots.perplexityAgainstSize())
-        try write("report.md", ResultsTable.markdown(results, plots: ["kld-vs-bpw.svg", "ppl-vs-size.svg"]))
+        try write("tensor-errors.svg", TensorErrorHeatMap(results: results).svg())
+        try write("report.md", ResultsTable.markdown(results, plots: ["kld-vs-bpw.svg", "ppl-vs-size.svg", "tensor-errors.svg"]))
         return written
     }
 
