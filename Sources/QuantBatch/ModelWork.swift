@@ -112,6 +112,19 @@ final class ModelWork {
         }
     }
 
+    /// The hot/cold profile of the statistics `job` was made with (`BatchResult.coldNeuronShare`),
+    /// nil unless the batch recorded them.
+    func coldNeuronShare(_ job: BatchJob) throws -> [Double]? {
+        guard job.recipe.calibratesStatistics else { return nil }
+        let statistics = try ActivationStatisticsFile.read(path: try statistics(job.recipe.recipe.calibration ?? .init(), tokens: job.recipe.statisticsTokens))
+        var shares: [Double] = []
+        for layer in 0... {
+            guard let active = statistics.entry(.ffnDownInput, layer: layer)?.activeFraction, !active.isEmpty else { break }
+            shares.append(Double(active.filter { $0 < 0.01 }.count) / Double(active.count))
+        }
+        return shares
+    }
+
     /// The input as a GGUF: itself, or the Hugging Face folder converted once at its stored precision.
     func ggufInput() throws -> String {
         if try ModelFileKind.detect(path: model.path) == .gguf { return model.path }

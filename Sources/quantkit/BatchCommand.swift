@@ -11,7 +11,7 @@ struct BatchCommand: ParsableCommand {
         the recipes (the keys of convert's options, snake_case, plus a name; `stats: calibrate` records statistics \
         once per model from the recipe's calibration text) and the evaluation (text, chunks, kld). It is checked \
         whole before any work starts. Outputs: OUTPUT/MODEL/RECIPE.gguf with RECIPE.result.json beside it, and \
-        OUTPUT/report.md, results.json, results.csv, kld-vs-bpw.svg, ppl-vs-size.svg. A job whose result records \
+        OUTPUT/report.md, results.json, results.csv, kld-vs-bpw.svg, ppl-vs-size.svg, tensor-errors.svg, neuron-profile.svg. A job whose result records \
         the same input, recipe and QuantKit version is skipped, so the same command resumes an interrupted batch. \
         A failing job does not stop the others; the exit status is 1 if any failed. See docs/BATCH.md.
         """

@@ -69,6 +69,9 @@ struct BatchCommandTests {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder + "/resumed/smollm2").filter { $0.contains(AtomicFileWriter.temporaryMarker) }
         #expect(leftovers.isEmpty)
 
+        let profile = try String(contentsOfFile: folder + "/resumed/neuron-profile.svg", encoding: .utf8)
+        #expect(profile.contains("statistics of q4_k_m-cal") && profile.components(separatedBy: "<rect").count - 2 == 30, "one bar per layer")
+
         let plan = try CLIRunner.run("batch", resumed, "--dry-run")
         #expect(plan.status == 0)
         #expect(plan.stdout.components(separatedBy: "  done").count - 1 == 3)

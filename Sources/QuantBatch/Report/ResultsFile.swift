@@ -71,7 +71,8 @@ public enum ResultsFile {
         try write("kld-vs-bpw.svg", plots.kldAgainstBits())
         try write("ppl-vs-size.svg", plots.perplexityAgainstSize())
         try write("tensor-errors.svg", TensorErrorHeatMap(results: results).svg())
-        try write("report.md", ResultsTable.markdown(results, plots: ["kld-vs-bpw.svg", "ppl-vs-size.svg", "tensor-errors.svg"]))
+        try write("neuron-profile.svg", NeuronProfilePlot(results: results).svg())
+        try write("report.md", ResultsTable.markdown(results, plots: ["kld-vs-bpw.svg", "ppl-vs-size.svg", "tensor-errors.svg", "neuron-profile.svg"]))
         return written
     }
 
