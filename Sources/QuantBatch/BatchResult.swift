@@ -53,10 +53,10 @@ public struct BatchResult: Codable, Equatable, Sendable {
     /// Per weight matrix: ‖W_variant − W_base‖ / ‖W_base‖ against the model's unquantized file
     /// (the report's heat map).
     public var tensorErrors: [String: Double]?
-    /// Per layer, the share of FFN neurons active (|x| > 0.1) on under 1 % of the calibration
-    /// tokens — the "cold" neurons of the hot/cold profile — for recipes whose statistics the
-    /// batch recorded (`stats: calibrate`).
-    public var coldNeuronShare: [Double]?
+    /// The hot/cold neuron profile of the statistics the batch recorded for this recipe (`stats:
+    /// calibrate`): per layer, the 10th, 50th and 90th percentile over the FFN neurons of the
+    /// fraction of calibration tokens on which each is active (|x| > 0.1).
+    public var neuronActivity: [[Double]]?
     public var timings: Timings
     public var provenance: JobProvenance?
 
@@ -68,6 +68,6 @@ public struct BatchResult: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case model, recipe, status, error, file, bytes, parameters, tensorTypes = "tensor_types", quality
-        case tensorErrors = "tensor_errors", coldNeuronShare = "cold_neuron_share", timings, provenance
+        case tensorErrors = "tensor_errors", neuronActivity = "neuron_activity", timings, provenance
     }
 }

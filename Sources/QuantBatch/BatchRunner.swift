@@ -63,7 +63,7 @@ public final class BatchRunner {
             if plan.manifest.evaluation != nil {
                 try shared.evaluate(job, into: &result)
             }
-            result.coldNeuronShare = try shared.coldNeuronShare(job)
+            result.neuronActivity = try shared.neuronActivity(job)
             result.status = .ok
         } catch {
             result.error = "\(error)"

@@ -54,7 +54,7 @@ public struct JobProvenance: Codable, Equatable, Sendable {
         public var generationTokens: Int
         /// What an evaluation measures; a result made by an older set is evaluated again.
         public var measures: Int? = Self.currentMeasures
-        public static let currentMeasures = 3  // 2: + per-tensor relative errors; 3: + cold-neuron share
+        public static let currentMeasures = 4  // 2: + per-tensor relative errors; 4: + neuron activity
 
         enum CodingKeys: String, CodingKey {
             case textSHA256 = "text_sha256", chunks, context, kld, generationTokens = "generation_tokens", measures

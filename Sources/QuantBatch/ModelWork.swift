@@ -112,17 +112,18 @@ final class ModelWork {
         }
     }
 
-    /// The hot/cold profile of the statistics `job` was made with (`BatchResult.coldNeuronShare`),
+    /// The hot/cold profile of the statistics `job` was made with (`BatchResult.neuronActivity`),
     /// nil unless the batch recorded them.
-    func coldNeuronShare(_ job: BatchJob) throws -> [Double]? {
+    func neuronActivity(_ job: BatchJob) throws -> [[Double]]? {
         guard job.recipe.calibratesStatistics else { return nil }
         let statistics = try ActivationStatisticsFile.read(path: try statistics(job.recipe.recipe.calibration ?? .init(), tokens: job.recipe.statisticsTokens))
-        var shares: [Double] = []
+        var profile: [[Double]] = []
         for layer in 0... {
             guard let active = statistics.entry(.ffnDownInput, layer: layer)?.activeFraction, !active.isEmpty else { break }
-            shares.append(Double(active.filter { $0 < 0.01 }.count) / Double(active.count))
+            let sorted = active.sorted()
+            profile.append([0.1, 0.5, 0.9].map { Double(sorted[Int($0 * Double(sorted.count - 1))]) })
         }
-        return shares
+        return profile
     }
 
     /// The input as a GGUF: itself, or the Hugging Face folder converted once at its stored precision.

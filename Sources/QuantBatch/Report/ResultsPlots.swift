@@ -6,7 +6,7 @@ struct ResultsPlots {
     let results: [BatchResult]
 
     private static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-    private let width = 760.0, height = 480.0, left = 80.0, right = 30.0, top = 40.0, bottom = 60.0
+    private let width = 760.0, height = 500.0, left = 80.0, right = 30.0, top = 58.0, bottom = 60.0
 
     struct Point {
         let x: Double, y: Double, label: String, model: String
@@ -66,6 +66,15 @@ struct ResultsPlots {
         svg += "<text x=\"\(left + plotWidth / 2)\" y=\"\(height - 18)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         svg += "<text transform=\"translate(18 \(top + plotHeight / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         let models = Array(Set(points.map(\.model))).sorted()
+        var placed: [(x: Double, y: Double, w: Double)] = []
+        /// A label beside its point where it overlaps no earlier one (tried right, below, left, above).
+        func label(_ p: Point) -> String {
+            let w = 6.2 * Double(p.label.count), px0 = px(p.x), py0 = py(p.y)
+            let candidates = [(px0 + 6, py0 - 6), (px0 + 6, py0 + 14), (px0 - 6 - w, py0 - 6), (px0 - 6 - w, py0 + 14), (px0 + 6, py0 - 18)]
+            let free = candidates.first { c in !placed.contains { abs($0.y - c.1) < 12 && c.0 < $0.x + $0.w && $0.x < c.0 + w } } ?? candidates[0]
+            placed.append((free.0, free.1, w))
+            return "<text x=\"\(free.0)\" y=\"\(free.1)\" font-size=\"11\">\(escape(p.label))</text>\n"
+        }
         for (m, model) in models.enumerated() {
             let colour = Self.palette[m % Self.palette.count]
             let own = points.filter { $0.model == model }
@@ -74,11 +83,12 @@ struct ResultsPlots {
                 svg += "<polyline points=\"\(line)\" fill=\"none\" stroke=\"\(colour)\" stroke-dasharray=\"5 4\"/>\n"
             }
             for p in own {
-                svg += "<circle cx=\"\(px(p.x))\" cy=\"\(py(p.y))\" r=\"4\" fill=\"\(colour)\"/>"
-                svg += "<text x=\"\(px(p.x) + 6)\" y=\"\(py(p.y) - 6)\" font-size=\"11\">\(escape(p.label))</text>\n"
+                svg += "<circle cx=\"\(px(p.x))\" cy=\"\(py(p.y))\" r=\"4\" fill=\"\(colour)\"/>" + label(p)
             }
-            svg += "<circle cx=\"\(left + 12)\" cy=\"\(top + 14 + 16 * Double(m))\" r=\"4\" fill=\"\(colour)\"/>"
-            svg += "<text x=\"\(left + 22)\" y=\"\(top + 18 + 16 * Double(m))\">\(escape(model))\(frontier ? " (dashed: Pareto frontier)" : "")</text>\n"
+            // Legend above the plot area, one entry per model, so it never covers a point.
+            let legendX = left + 260 * Double(m)
+            svg += "<circle cx=\"\(legendX + 6)\" cy=\"\(top - 14)\" r=\"4\" fill=\"\(colour)\"/>"
+            svg += "<text x=\"\(legendX + 14)\" y=\"\(top - 10)\">\(escape(model))\(frontier ? " (dashed: Pareto frontier)" : "")</text>\n"
         }
         return svg + "</svg>\n"
     }

@@ -15,7 +15,7 @@ struct TensorErrorHeatMap {
         let grids = panels.map(grid)
         let layers = grids.map { $0.first?.count ?? 0 }.max() ?? 0
         let values = grids.flatMap { $0.flatMap { $0.compactMap { $0 } } }.filter { $0 > 0 }
-        let width = max(420, left + cell * Double(layers) + 30)
+        let width = max(700, left + cell * Double(layers) + 30)
         let panelHeight = cell * Double(Self.kinds.count) + panelGap
         let height = top + panelHeight * Double(panels.count) + 50
         var svg = """
