@@ -41,6 +41,8 @@ public struct RotatedSource: ConversionSourceDecorator {
         } catch let InferenceError.unsupportedArchitecture(found, _) {
             throw RotationError.unsupportedArchitecture(found)
         }
+        // Qwen2's biases would need rotating too, and Qwen3's rotation is untested: llama only.
+        guard configuration.family == .llama else { throw RotationError.unsupportedArchitecture(configuration.architecture) }
         let width = configuration.embeddingLength, headDimension = configuration.headDimension
         self.base = base
         rotation = ResidualRotation(width: width, headDimension: headDimension, seed: seed)

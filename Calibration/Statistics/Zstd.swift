@@ -1,9 +1,10 @@
 import CZstd
 import QuantFormats
 
-/// One-shot zstd compression for QuantKit's own files (activation statistics).
-enum Zstd {
-    static func compress(_ input: [UInt8], level: Int32 = 6) -> [UInt8] {
+/// One-shot zstd compression for QuantKit's own files (activation statistics, a batch's cached
+/// base logits).
+public enum Zstd {
+    public static func compress(_ input: [UInt8], level: Int32 = 6) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
         let size = output.withUnsafeMutableBytes { out in
             input.withUnsafeBytes { ZSTD_compress(out.baseAddress, out.count, $0.baseAddress, $0.count, level) }
@@ -15,7 +16,7 @@ enum Zstd {
 
     /// Decompresses one frame. The frame must declare its size (ours always do) and it must be at
     /// most `limit`, so a hostile file cannot make us allocate more than that.
-    static func decompress(_ input: UnsafeRawBufferPointer, file: String, limit: UInt64 = 4 << 30) throws -> [UInt8] {
+    public static func decompress(_ input: UnsafeRawBufferPointer, file: String, limit: UInt64 = 4 << 30) throws -> [UInt8] {
         let declared = ZSTD_getFrameContentSize(input.baseAddress, input.count)
         // ZSTD_CONTENTSIZE_UNKNOWN and _ERROR are the two largest UInt64 values.
         guard declared < UInt64.max - 1 else {

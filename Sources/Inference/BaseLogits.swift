@@ -31,6 +31,16 @@ public final class BaseLogits: @unchecked Sendable {
     /// Bytes the kept logits take (0 when streaming).
     public var keptBytes: Int { lock.withLock { kept.values.reduce(0) { $0 + 4 * $1.count } } }
 
+    /// Holds `logits` as window `index`'s (read back from a cache of an earlier run of the same
+    /// model and text); the caller vouches that they are what `logits(window:state:)` computes.
+    public func keep(_ logits: [Float], window index: Int) {
+        precondition(logits.count == scored.count * model.configuration.vocabularySize, "one row per scored position")
+        lock.withLock { kept[index] = logits }
+    }
+
+    /// Whether window `index`'s logits are held.
+    public func holds(window index: Int) -> Bool { lock.withLock { kept[index] != nil } }
+
     /// The base model's logits at `scored` positions of window `index`.
     public func logits(window index: Int, state: LlamaState) throws -> [Float] {
         if let cached = lock.withLock({ kept[index] }) { return cached }

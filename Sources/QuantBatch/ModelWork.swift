@@ -170,17 +170,32 @@ final class ModelWork {
         return path
     }
 
-    /// The base model's logits over the evaluation text, computed once for all of the model's jobs.
+    /// The base model's logits over the evaluation text, computed once for all of the model's jobs
+    /// and cached zstd-compressed under `.shared/base-logits-KEY/` (KEY: input, text, windows,
+    /// version), so a resumed batch or another shard on the same folder reads them back instead.
+    /// The cached floats are the computed ones bit for bit, so the KLD is the streaming `kld`'s.
     func baseLogits(_ evaluation: BatchManifest.Evaluation) throws -> BaseLogits {
         if let base { return base }
         let model = try LlamaModel(path: try ggufInput())
         model.threads = threads
         let text = try MappedFile.readText(path: evaluation.text)
         let made = try BaseLogits(model: model, text: text, context: evaluation.context, maxChunks: evaluation.chunks, keepingLogits: true)
+        let key = Fingerprint.of(text: "\(try hash(model.file.path))|\(try hash(evaluation.text))|\(evaluation.context)|\(evaluation.chunks)|\(QuantKitVersion.current)")
+        let cache = (cacheFolder as NSString).appendingPathComponent("base-logits-\(key.prefix(16))")
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
         let state = try model.makeState(contextLength: made.context)
+        let rowFloats = made.scored.count * model.configuration.vocabularySize
         for index in made.windows.indices {
             events(.progress(model: self.model.name, job: nil, stage: .baseLogits, done: index, total: made.windows.count))
-            _ = try made.logits(window: index, state: state)
+            let path = (cache as NSString).appendingPathComponent("\(index).f32.zst")
+            if let bytes = try? MappedFile(path: path).withBytes({ try Zstd.decompress($0, file: path) }), bytes.count == 4 * rowFloats {
+                made.keep(bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, window: index)
+                continue
+            }
+            let logits = try made.logits(window: index, state: state)
+            let writer = try AtomicFileWriter(destination: path)
+            try writer.write(Zstd.compress(logits.withUnsafeBytes { Array($0) }, level: 1))
+            try writer.commit()
         }
         base = made
         return made

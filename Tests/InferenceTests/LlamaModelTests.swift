@@ -94,7 +94,7 @@ import TestScratch
 
     @Test func unsupportedArchitectureListsSupported() throws {
         let path = try TinyModel.write { metadata, _ in metadata["general.architecture"] = .string("mamba") }
-        #expect(throws: InferenceError.unsupportedArchitecture(found: "mamba", supported: ["llama"])) { _ = try LlamaModel(path: path) }
+        #expect(throws: InferenceError.unsupportedArchitecture(found: "mamba", supported: ["llama", "qwen2", "qwen3"])) { _ = try LlamaModel(path: path) }
         #expect(InferenceError.unsupportedArchitecture(found: "mamba", supported: ["llama"]).description.contains("supported: llama"))
     }
 

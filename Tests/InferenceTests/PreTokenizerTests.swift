@@ -19,6 +19,6 @@ struct PreTokenizerTests {
     }
 
     @Test func unknownNameListsTheSupported() {
-        #expect(throws: InferenceError.self) { try PreTokenizer(name: "qwen2") }
+        #expect(throws: InferenceError.self) { try PreTokenizer(name: "tekken") }
     }
 }

@@ -50,6 +50,9 @@ import TestSupport
         #expect(q8Errors.count == 2 * 7 + 1 && q4Errors.keys == q8Errors.keys, "every weight matrix: \(q8Errors.keys.sorted())")
         #expect(q8Errors.values.reduce(0, +) < q4Errors.values.reduce(0, +) && q8Errors.values.allSatisfy { $0 > 0 && $0 < 0.02 })
 
+        let caches = try FileManager.default.contentsOfDirectory(atPath: output + "/tiny/.shared").filter { $0.hasPrefix("base-logits-") }
+        #expect(caches.count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output + "/tiny/.shared/" + caches[0]).sorted() == ["0.f32.zst", "1.f32.zst"])
         var skipped: [String] = []
         let second = BatchRunner(plan: plan, threads: 2).run { if case let .skipped(job, _) = $0 { skipped.append(job) } }
         #expect(skipped == ["tiny/q8_0", "tiny/q4_0"])

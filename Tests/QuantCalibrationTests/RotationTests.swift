@@ -79,7 +79,7 @@ struct RotationTests {
         #expect { try RotatedSource(base: GGUFSource(file: try GGUFFile(path: biased))) } throws: { "\($0)".contains("'blk.0.attn_q.bias'") }
         let quantized = try TinyModel.write(type: .Q8_0)
         #expect { try RotatedSource(base: GGUFSource(file: try GGUFFile(path: quantized))) } throws: { "\($0)".contains("needs a float source") }
-        let other = try TinyModel.write { metadata, _ in metadata["general.architecture"] = .string("qwen2") }
+        let other = try TinyModel.write { metadata, _ in metadata["general.architecture"] = .string("gemma2") }
         #expect { try RotatedSource(base: GGUFSource(file: try GGUFFile(path: other))) } throws: { "\($0)".contains("supports llama") }
     }
 }
