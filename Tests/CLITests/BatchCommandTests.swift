@@ -29,18 +29,6 @@ struct BatchCommandTests {
         return path
     }
 
-    /// results.json's rows without timings, as comparable JSON text.
-    func timelessRows(_ output: String) throws -> [String] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: output + "/results.json"))
-        let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        let rows = try #require(document["results"] as? [[String: Any]])
-        return try rows.map { row in
-            var row = row
-            row["timings"] = nil
-            return String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self)
-        }
-    }
-
     @Test func killedBatchResumesToTheCleanRunsReport() throws {
         let folder = try temporaryDirectory()
         let resumed = try writeManifest(in: folder, output: folder + "/resumed")
@@ -63,9 +51,9 @@ struct BatchCommandTests {
 
         let clean = try CLIRunner.run("batch", try writeManifest(in: try temporaryDirectory(), output: folder + "/clean"), "--quiet")
         #expect(clean.status == 1)
-        let rows = try timelessRows(folder + "/resumed")
+        let rows = try BatchResultsFile.timelessRows(folder + "/resumed")
         #expect(rows.count == 4)
-        #expect(rows == (try timelessRows(folder + "/clean")))
+        #expect(rows == (try BatchResultsFile.timelessRows(folder + "/clean")))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder + "/resumed/smollm2").filter { $0.contains(AtomicFileWriter.temporaryMarker) }
         #expect(leftovers.isEmpty)
 

@@ -19,16 +19,6 @@ struct BatchShardCommandTests {
         return path
     }
 
-    func timelessRows(_ folder: String) throws -> [String] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/results.json"))
-        let rows = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["results"] as? [[String: Any]])
-        return try rows.map { row in
-            var row = row
-            row["timings"] = nil
-            return String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self)
-        }
-    }
-
     @Test func shardsMergedByReportEqualTheWholeBatch() throws {
         let folder = try temporaryDirectory()
         let model = try TinyModel.write(type: .F32), text = folder + "/text.txt"
@@ -43,7 +33,7 @@ struct BatchShardCommandTests {
         }
         let merged = try CLIRunner.run("report", folder + "/shard1", folder + "/shard2", "-o", folder + "/merged")
         #expect(merged.status == 0, "\(merged.stderr)")
-        let rows = try timelessRows(folder + "/merged"), unsharded = try timelessRows(folder + "/whole")
+        let rows = try BatchResultsFile.timelessRows(folder + "/merged"), unsharded = try BatchResultsFile.timelessRows(folder + "/whole")
         #expect(rows.count == 3 && rows == unsharded)
     }
 
