@@ -13,6 +13,15 @@ public struct CalibrationCorpus: Sendable {
 
     /// Windows of `context` tokens cut from the whole text, each starting with BOS when the
     /// vocabulary adds it (as llama-imatrix does), up to `maxTokens`.
+    /// The corpus a calibration run reads: `tokens` tokens of `text` in windows of `context`, or,
+    /// without a text, data-free sequences of up to 128 tokens sampled from `model` (as many as
+    /// make `tokens`). The mix search, tuned SmoothQuant and the batch's statistics all use it.
+    public static func forRun(model: LlamaModel, text: String?, tokens: Int, context: Int, seed: UInt64) throws -> CalibrationCorpus {
+        if let text { return try Self.text(path: text, tokenizer: model.tokenizer, context: context, maxTokens: tokens) }
+        let length = min(128, context)
+        return try sampled(from: model, sequences: max(1, tokens / length), length: length, seed: seed)
+    }
+
     public static func text(path: String, tokenizer: Tokenizer, context: Int, maxTokens: Int) throws -> CalibrationCorpus {
         let content = try MappedFile.readText(path: path)
         let tokens = tokenizer.encode(content, addSpecial: true)

@@ -190,13 +190,9 @@ public struct ConversionPipeline {
         let calibration = recipe.calibration ?? .init()
         let model = try LlamaModel(path: input)
         model.threads = threads
-        let length = min(calibration.tokens, 512, model.configuration.contextLength)
-        if let text = calibration.text {
-            return (model, try CalibrationCorpus.text(path: text, tokenizer: model.tokenizer, context: length, maxTokens: calibration.tokens))
-        }
-        let sequenceLength = min(128, length)
-        return (model, try CalibrationCorpus.sampled(from: model, sequences: max(1, calibration.tokens / sequenceLength),
-                                                     length: sequenceLength, seed: calibration.seed))
+        let context = min(calibration.tokens, 512, model.configuration.contextLength)
+        return (model, try CalibrationCorpus.forRun(model: model, text: calibration.text, tokens: calibration.tokens, context: context,
+                                                    seed: calibration.seed))
     }
 }
 

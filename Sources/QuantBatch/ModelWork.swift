@@ -151,15 +151,8 @@ final class ModelWork {
         if !FileManager.default.fileExists(atPath: path) {
             let llama = try LlamaModel(path: try ggufInput())
             llama.threads = threads
-            let corpus: CalibrationCorpus
-            if let text = calibration.text {
-                corpus = try CalibrationCorpus.text(path: text, tokenizer: llama.tokenizer, context: min(512, llama.configuration.contextLength),
-                                                    maxTokens: tokens)
-            } else {
-                let length = min(128, llama.configuration.contextLength)
-                corpus = try CalibrationCorpus.sampled(from: llama, sequences: max(1, tokens / length), length: length,
-                                                       seed: calibration.seed)
-            }
+            let corpus = try CalibrationCorpus.forRun(model: llama, text: calibration.text, tokens: tokens,
+                                                      context: min(512, llama.configuration.contextLength), seed: calibration.seed)
             let statistics = try Calibrator.run(model: llama, corpus: corpus) { done, total in
                 self.events(.progress(model: self.model.name, job: nil, stage: .calibrating, done: done, total: total))
             }
